@@ -1,0 +1,3 @@
+"""Shared pytest set-up. Fixtures live in plugin modules, listed here."""
+
+pytest_plugins: list[str] = []
