@@ -1,0 +1,89 @@
+"""Protocol -> FHIR R4 definitions, as one deterministic transaction Bundle (mapping guide)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+from edc.compiler import adverse_events, bundle, eligibility, research_study, schedule, validate
+from edc.compiler.context import CompileContext
+from edc.compiler.questionnaire import QuestionnaireBuilder, instrument_questionnaire
+from edc.library import Library
+from edc.protocol import forms as protocol_forms
+from edc.protocol.model import Protocol
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledStudy:
+    """The compiled definitions of one protocol version."""
+
+    bundle: dict[str, Any]
+    json_bytes: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.json_bytes).hexdigest()
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        return [entry["resource"] for entry in self.bundle["entry"]]
+
+    def find(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        return next(
+            (
+                r
+                for r in self.resources
+                if r["resourceType"] == resource_type and r["id"] == resource_id
+            ),
+            None,
+        )
+
+    def questionnaires(self) -> dict[str, dict[str, Any]]:
+        """Questionnaires by ``url|version``."""
+        return {
+            f"{r['url']}|{r['version']}": r
+            for r in self.resources
+            if r["resourceType"] == "Questionnaire"
+        }
+
+
+def compile_protocol(protocol: Protocol, library: Library) -> CompiledStudy:
+    """Compile a checked protocol (see ``edc.protocol.load_protocol``).
+
+    :raises validate.InvalidOutputError: if an emitted resource is not valid R4 (a bug).
+    """
+    ctx = CompileContext.create(protocol, library)
+    builder = QuestionnaireBuilder(ctx.questionnaire_settings())
+    form_contents = [protocol_forms.form_content(form, library) for form in protocol.forms]
+    form_contents += [eligibility.checklist_form(ctx), adverse_events.ae_form(ctx)]
+    questionnaires = [builder.build(content) for content in form_contents]
+    titles = {
+        content.form_id: q["title"]
+        for content, q in zip(form_contents, questionnaires, strict=True)
+    }
+
+    protocol_study = research_study.protocol_study(
+        ctx, soa_id=schedule.soa_id(ctx), eligibility_id=eligibility.eligibility_group_id(ctx)
+    )
+    resources: list[dict[str, Any]] = [
+        adverse_events.ctcae_code_system(ctx),
+        *builder.code_systems(),
+        adverse_events.terms_value_set(ctx),
+        adverse_events.expected_value_set(ctx),
+        *questionnaires,
+        *schedule.visit_plans(ctx, titles),
+        schedule.protocol_plan(ctx),
+        *eligibility.criterion_groups(ctx),
+        eligibility.eligibility_group(ctx),
+        research_study.organization(ctx),
+        *research_study.locations(ctx),
+        protocol_study,
+        *research_study.site_studies(ctx, protocol_study_id=protocol_study["id"]),
+    ]
+    transaction = bundle.transaction(resources)
+    validate.check_resources(resources, transaction)
+    return CompiledStudy(bundle=transaction, json_bytes=bundle.dumps(transaction))
+
+
+__all__ = ["CompiledStudy", "compile_protocol", "instrument_questionnaire"]

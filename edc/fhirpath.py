@@ -1,0 +1,99 @@
+"""FHIRPath for edc: the one place that knows fhirpathpy (eligibility criteria and SDC scores).
+
+Two fhirpathpy behaviours shape this module:
+
+* ``fhirpathpy.compile`` does not report syntax errors (its ANTLR error listener is a no-op),
+  so ``syntax_problems`` runs the grammar with a listener that collects them, requires the
+  whole text to be consumed, and checks function names against the engine's registry.
+* Choice elements (``value``, ``effective``) only resolve with the R4 model passed in, and
+  typed navigation (``ofType``) only works on the root resource, not on ``%variables``: we
+  always evaluate against a root resource (a patient record Bundle, a QuestionnaireResponse).
+  ``sum()``, ``min()``, ``max()`` and ``avg()`` fail on FHIR nodes (TypeError in 2.2.4), so
+  the checker rejects them and tells authors to use ``aggregate()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import fhirpathpy
+from antlr4 import CommonTokenStream, InputStream  # fhirpathpy's own parser runtime
+from antlr4.error.ErrorListener import ErrorListener
+from fhirpathpy.engine import base_invocation_registry  # type: ignore[attr-defined]
+from fhirpathpy.models import models
+from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+R4_MODEL = models["r4"]
+
+# Functions fhirpathpy registers but cannot evaluate over FHIR element nodes.
+_BROKEN_ON_NODES = {"sum", "min", "max", "avg"}
+
+
+class FhirPathError(Exception):
+    """An expression could not be evaluated."""
+
+
+class _CollectingListener(ErrorListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def syntaxError(
+        self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any
+    ) -> None:
+        # ANTLR lists every token it would have accepted; that list helps nobody.
+        message = msg.split(" expecting ", 1)[0]
+        if message == "mismatched input '<EOF>'":
+            message = "unexpected end of expression"
+        self.messages.append(f"column {column + 1}: {message}")
+
+
+def syntax_problems(expression: str) -> list[str]:
+    """Problems that make ``expression`` unusable (empty list when it is fine)."""
+    listener = _CollectingListener()
+    lexer = FHIRPathLexer(InputStream(expression))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(listener)
+    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(listener)
+    # entireExpression = expression EOF, so trailing junk is an error too.
+    tree = parser.entireExpression()  # type: ignore[no-untyped-call]
+    if listener.messages:
+        return [f"invalid FHIRPath: {message}" for message in listener.messages]
+    problems = []
+    for name in sorted(_function_names(tree)):
+        if name in _BROKEN_ON_NODES:
+            problems.append(
+                f"FHIRPath function {name}() cannot be evaluated by our engine over FHIR "
+                "elements; write it with aggregate(), e.g. aggregate($this + $total, 0)"
+            )
+        elif name not in base_invocation_registry:
+            problems.append(f"unknown FHIRPath function {name}()")
+    return problems
+
+
+def _function_names(tree: Any) -> set[str]:
+    names: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FHIRPathParser.FunctnContext):
+            names.add(node.identifier().getText().strip("`"))  # type: ignore[no-untyped-call]
+        stack.extend(getattr(node, "children", None) or [])
+    return names
+
+
+def evaluate(
+    resource: Mapping[str, Any], expression: str, variables: Mapping[str, Any]
+) -> list[Any]:
+    """Evaluate ``expression`` with ``resource`` as root and ``%name`` variables.
+
+    :raises FhirPathError: when the engine fails on the expression.
+    """
+    try:
+        result = fhirpathpy.evaluate(dict(resource), expression, dict(variables), model=R4_MODEL)
+    except Exception as exc:  # fhirpathpy raises bare Exception/KeyError/TypeError
+        raise FhirPathError(f"cannot evaluate {expression!r}: {exc}") from exc
+    return list(result)

@@ -1,0 +1,128 @@
+"""Checks of the study's identity, arms, randomization and analysis plan."""
+
+from __future__ import annotations
+
+from edc.library import Library
+from edc.located_yaml import Reporter
+from edc.protocol import forms as protocol_forms
+from edc.protocol.model import Protocol
+
+
+def check(protocol: Protocol, library: Library, report: Reporter) -> None:
+    report.duplicates(("study", "sites"), (site.id for site in protocol.study.sites), "site")
+    report.duplicates(("arms",), (arm.id for arm in protocol.arms), "arm")
+    _check_amendments(protocol, report)
+    _check_randomization(protocol, library, report)
+    _check_endpoints(protocol, library, report)
+
+
+def _check_amendments(protocol: Protocol, report: Reporter) -> None:
+    amendments = protocol.study.amendments
+    if amendments and amendments[-1].version != protocol.study.version:
+        report.add(
+            ("study", "amendments", len(amendments) - 1, "version"),
+            f"the newest amendment is version {amendments[-1].version} but study.version is "
+            f"{protocol.study.version}: an amended protocol names its own version last",
+        )
+    for index in range(1, len(amendments)):
+        if amendments[index].date < amendments[index - 1].date:
+            report.add(("study", "amendments", index, "date"), "amendments must be in date order")
+
+
+def _check_randomization(protocol: Protocol, library: Library, report: Reporter) -> None:
+    randomization = protocol.randomization
+    arm_ids = {arm.id for arm in protocol.arms}
+    for arm_id in randomization.ratio:
+        if arm_id not in arm_ids:
+            report.add(
+                ("randomization", "ratio", arm_id),
+                f"the allocation ratio names arm {arm_id!r}, which is not defined in arms "
+                f"(arms: {', '.join(sorted(arm_ids))})",
+            )
+    for index, arm in enumerate(protocol.arms):
+        if arm.id not in randomization.ratio:
+            report.add(
+                ("arms", index, "id"), f"arm {arm.id!r} has no weight in randomization.ratio"
+            )
+    total = sum(randomization.ratio.values())
+    for index, size in enumerate(randomization.block_sizes):
+        if size % total:
+            report.add(
+                ("randomization", "block_sizes", index),
+                f"block size {size} is not a multiple of the ratio total {total}",
+            )
+    if randomization.blinding == "open-label" and randomization.blinded_roles:
+        report.add(("randomization", "blinded_roles"), "an open-label study blinds no one")
+    report.duplicates(
+        ("randomization", "stratify_by"), (f.id for f in randomization.stratify_by), "factor"
+    )
+    forms = {form.id: form for form in protocol.forms}
+    for index, factor in enumerate(randomization.stratify_by):
+        path = ("randomization", "stratify_by", index)
+        if factor.kind == "site":
+            if factor.levels or factor.source:
+                report.add(path, "a site factor takes its levels from study.sites; remove levels")
+            continue
+        if len(factor.levels) < 2:
+            report.add((*path, "levels"), "a protocol factor needs at least two levels")
+        if factor.source is None:
+            report.add(path, "a protocol factor needs a source (form and item) for its level")
+            continue
+        form = forms.get(factor.source.form)
+        if form is None:
+            report.add((*path, "source", "form"), f"unknown form {factor.source.form!r}")
+            continue
+        content = protocol_forms.form_content(form, library)
+        item = next(
+            (i for i in protocol_forms.walk_items(content.items) if i.id == factor.source.item),
+            None,
+        )
+        if item is None:
+            report.add(
+                (*path, "source", "item"), f"form {form.id!r} has no item {factor.source.item!r}"
+            )
+        elif item.type != "choice":
+            report.add((*path, "source", "item"), "a stratification item must be a choice item")
+        else:
+            codes = {option.code for option in item.options}
+            for level_index, level in enumerate(factor.levels):
+                if level not in codes:
+                    report.add(
+                        (*path, "levels", level_index),
+                        f"level {level!r} is not an answer of {form.id}.{item.id} "
+                        f"({', '.join(sorted(codes))})",
+                    )
+
+
+def _check_endpoints(protocol: Protocol, library: Library, report: Reporter) -> None:
+    endpoints = protocol.analysis.endpoints
+    report.duplicates(("analysis", "endpoints"), (e.id for e in endpoints), "endpoint")
+    if not any(endpoint.kind == "primary" for endpoint in endpoints):
+        report.add(("analysis", "endpoints"), "the analysis plan needs a primary endpoint")
+    forms = {form.id: form for form in protocol.forms}
+    visits = {visit.id: visit for visit in protocol.schedule.visits}
+    for index, endpoint in enumerate(endpoints):
+        path = ("analysis", "endpoints", index, "measure")
+        measure = endpoint.measure
+        form = forms.get(measure.form)
+        if form is None:
+            report.add((*path, "form"), f"unknown form {measure.form!r}")
+        elif form.instrument and library.find_instrument(form.instrument) is None:
+            pass  # the unknown instrument is reported on the form; its items are unknowable
+        elif measure.item not in set(protocol_forms.form_content(form, library).link_ids()):
+            report.add((*path, "item"), f"form {form.id!r} has no item or score {measure.item!r}")
+        if endpoint.summary == "change-from-baseline" and measure.baseline_visit is None:
+            report.add(path, "a change-from-baseline endpoint needs a baseline_visit")
+        for key in ("visit", "baseline_visit"):
+            visit_id = getattr(measure, key)
+            if visit_id is None:
+                continue
+            visit = visits.get(visit_id)
+            if visit is None:
+                report.add((*path, key), f"unknown visit {visit_id!r}")
+            elif visit.unscheduled:
+                report.add((*path, key), f"visit {visit_id!r} is unscheduled: it has no fixed time")
+            elif measure.form not in visit.forms:
+                report.add(
+                    (*path, key), f"form {measure.form!r} is not collected at visit {visit_id!r}"
+                )

@@ -1,0 +1,302 @@
+"""The protocol file format: strict, frozen pydantic models for every part of a study protocol.
+
+One protocol file describes one version of one multi-center randomized trial: its identity,
+sites, arms and randomization, eligibility criteria, visit schedule, forms, adverse-event
+collection and analysis plan. Cross-references (arms named in the ratio, visit anchors, forms
+at visits, library instruments, CTCAE terms) are checked by ``edc.protocol.checks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, StringConstraints
+
+from edc.items.model import Code, Coding, Item, Score, Strict, Text, Variable
+
+Version = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)*[a-z]?$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+# http://terminology.hl7.org/CodeSystem/research-study-phase
+Phase = Literal[
+    "n-a",
+    "early-phase-1",
+    "phase-1",
+    "phase-1-phase-2",
+    "phase-2",
+    "phase-2-phase-3",
+    "phase-3",
+    "phase-4",
+]
+# http://terminology.hl7.org/CodeSystem/research-study-prim-purp-type
+PrimaryPurpose = Literal[
+    "treatment",
+    "prevention",
+    "diagnostic",
+    "supportive-care",
+    "screening",
+    "health-services-research",
+    "basic-science",
+    "device-feasibility",
+]
+# http://hl7.org/fhir/research-study-arm-type
+ArmType = Literal[
+    "experimental",
+    "active-comparator",
+    "placebo-comparator",
+    "sham-comparator",
+    "no-intervention",
+    "other-arm-type",
+]
+
+
+class Site(Strict):
+    """A participating center; gets its own site-level ResearchStudy."""
+
+    id: Code
+    name: Text
+    country: CountryCode
+    city: str | None = None
+    principal_investigator: str | None = None
+    target_enrollment: PositiveInt | None = None
+
+
+class Sponsor(Strict):
+    id: Code
+    name: Text
+
+
+class RegistryId(Strict):
+    """A trial registry number (ClinicalTrials.gov, ChiCTR, EU CT, ...)."""
+
+    system: Text
+    value: Text
+
+
+class Amendment(Strict):
+    """One entry of the amendment history; the newest one names this file's version."""
+
+    version: Version
+    date: dt.date
+    summary: Text
+
+
+class Design(Strict):
+    allocation: Literal["randomized"] = "randomized"
+    intervention_model: Literal["parallel", "crossover", "factorial"] = "parallel"
+    primary_purpose: PrimaryPurpose = "treatment"
+
+
+class Study(Strict):
+    """Identity and version of the trial."""
+
+    id: Code = Field(description="sponsor protocol number, e.g. SPINE-MWA-01")
+    version: Version
+    title: Text
+    short_title: Text
+    description: str | None = None
+    phase: Phase
+    design: Design = Design()
+    conditions: tuple[Coding, ...] = Field(min_length=1)
+    keywords: tuple[str, ...] = ()
+    sponsor: Sponsor
+    registry_ids: tuple[RegistryId, ...] = ()
+    target_enrollment: PositiveInt
+    planned_start: dt.date | None = None
+    sites: tuple[Site, ...] = Field(min_length=1)
+    amendments: tuple[Amendment, ...] = ()
+    canonical_base: Annotated[str, StringConstraints(pattern=r"^https?://\S+[^/]$")] = (
+        "https://edc.example.org/fhir"
+    )
+
+
+class Intervention(Strict):
+    name: Text
+    type: Literal["procedure", "drug", "device", "behavioral", "other"]
+    code: Coding | None = None
+
+
+class Arm(Strict):
+    """A treatment arm; ``id`` is what ResearchSubject.assignedArm carries: keep it neutral."""
+
+    id: Code
+    title: Text
+    type: ArmType
+    description: Text
+    interventions: tuple[Intervention, ...] = ()
+
+
+class StratumSource(Strict):
+    """Where a stratification factor's level is read from: an item on a form."""
+
+    form: Code
+    item: Code
+
+
+class StratificationFactor(Strict):
+    """A factor randomization is stratified by: the site, or a protocol factor with levels."""
+
+    id: Code
+    title: Text
+    kind: Literal["site", "protocol"]
+    levels: tuple[Code, ...] = ()
+    source: StratumSource | None = None
+
+
+class Randomization(Strict):
+    """Stratified permuted-block randomization."""
+
+    method: Literal["permuted-block"] = "permuted-block"
+    block_sizes: tuple[PositiveInt, ...] = Field(min_length=1)
+    ratio: dict[Code, PositiveInt] = Field(description="arm id -> allocation weight")
+    stratify_by: tuple[StratificationFactor, ...] = ()
+    blinding: Literal["open-label", "single-blind", "double-blind", "triple-blind"]
+    blinded_roles: tuple[Literal["participant", "investigator", "outcome-assessor"], ...] = ()
+
+
+class Criterion(Strict):
+    """An inclusion or exclusion criterion.
+
+    ``expression`` is FHIRPath evaluated against the patient's record: a Bundle of the Patient and
+    their resources, with ``%patient`` and ``%screeningDate`` (use ``%screeningDate.toDate()``)
+    set. For inclusion it is true when the criterion is met; for exclusion, true when the
+    exclusion applies. An empty result means "unknown" (data missing).
+    """
+
+    id: Code
+    text: Text
+    assessment: Literal["ehr", "investigator"]
+    expression: str | None = None
+
+
+class Eligibility(Strict):
+    inclusion: tuple[Criterion, ...] = Field(min_length=1)
+    exclusion: tuple[Criterion, ...] = ()
+
+
+class Window(Strict):
+    """Acceptable visit dates as offsets in days from the anchor (absolute, not +/- deviations)."""
+
+    low: int
+    high: int
+
+
+class Event(Strict):
+    """A milestone visits can be anchored on (consent, randomization, index procedure)."""
+
+    id: Code
+    title: Text
+    anchor: Code | None = None
+    offset_days: int = 0
+    window: Window | None = None
+
+
+class Visit(Strict):
+    """A planned (or unscheduled) visit and the forms due at it."""
+
+    id: Code
+    title: Text
+    anchor: Code | None = None
+    offset_days: int = 0
+    window: Window | None = None
+    unscheduled: bool = False
+    forms: tuple[Code, ...] = ()
+
+
+class Schedule(Strict):
+    events: tuple[Event, ...] = Field(min_length=1)
+    visits: tuple[Visit, ...] = Field(min_length=1)
+
+
+class Form(Strict):
+    """A case report form: a library instrument, study-specific items, or both."""
+
+    id: Code
+    title: str | None = None
+    instrument: Code | None = None
+    items: tuple[Item, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    scores: tuple[Score, ...] = ()
+
+
+class ExpectedAdverseEvent(Strict):
+    """An adverse event the protocol anticipates, named by its exact CTCAE term."""
+
+    term: Text
+    specify: str | None = Field(
+        default=None, description="verbatim for '<SOC> - Other, specify' terms"
+    )
+    note: str | None = None
+
+
+class AdverseEvents(Strict):
+    ctcae_version: Literal["5.0", "6.0"]
+    form_id: Code = "ae"
+    serious_report_hours: PositiveInt = Field(
+        description="a serious AE must reach the sponsor within this many hours of awareness"
+    )
+    expected: tuple[ExpectedAdverseEvent, ...] = ()
+
+
+class Measure(Strict):
+    """What an endpoint measures: an item or score of a form, at a visit."""
+
+    form: Code
+    item: Code
+    visit: Code
+    baseline_visit: Code | None = None
+
+
+class Endpoint(Strict):
+    id: Code
+    kind: Literal["primary", "secondary", "exploratory"]
+    title: Text
+    measure: Measure
+    summary: Literal["change-from-baseline", "value", "proportion"]
+    test: Literal["ancova", "t-test", "mann-whitney", "chi-square", "fisher-exact", "mixed-model"]
+    covariates: tuple[Text, ...] = ()
+
+
+class AnalysisPlan(Strict):
+    population: Literal["intention-to-treat", "per-protocol", "modified-intention-to-treat"]
+    alpha: float = Field(gt=0, lt=1)
+    endpoints: tuple[Endpoint, ...] = Field(min_length=1)
+
+
+class Protocol(Strict):
+    """A whole protocol file."""
+
+    format: Literal[1] = Field(description="version of the protocol file format")
+    study: Study
+    arms: tuple[Arm, ...] = Field(min_length=2)
+    randomization: Randomization
+    eligibility: Eligibility
+    schedule: Schedule
+    forms: tuple[Form, ...] = Field(min_length=1)
+    adverse_events: AdverseEvents
+    analysis: AnalysisPlan
+
+
+__all__ = [
+    "AdverseEvents",
+    "AnalysisPlan",
+    "Arm",
+    "Code",
+    "Coding",
+    "Criterion",
+    "Endpoint",
+    "Event",
+    "Form",
+    "Item",
+    "Protocol",
+    "Randomization",
+    "Schedule",
+    "Score",
+    "Site",
+    "Study",
+    "Text",
+    "Variable",
+    "Visit",
+    "Window",
+]

@@ -1,0 +1,1 @@
+"""Data package (no code): instruments, terminology and example study protocols for edc."""
