@@ -1,0 +1,279 @@
+"""FhirClient: the FHIR R4 REST interactions edc uses, over one retrying, authorising session."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+import edc
+from edc.fhir import http, resources
+from edc.fhir.bundles import FhirResponse, SearchPage, iter_pages
+from edc.fhir.capabilities import Capabilities
+
+# A query as a mapping (a list value repeats the parameter) or as ordered pairs.
+Params = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
+
+# Searches ask the server to fail on a parameter it does not support. Without this, servers
+# (SEKMET among them) drop unknown parameters and return every row (R4 search.html#errors).
+STRICT = "handling=strict"
+
+
+class FhirClient:
+    """A FHIR R4 server, used as a context manager::
+
+        with FhirClient(url, auth=SmartBackendAuth(...)) as fhir:
+            for resource in fhir.search("Observation", {"_lastUpdated": "ge2026-01-01"}):
+                ...
+
+    Every request goes through :func:`edc.fhir.http.send` (bounded retries, classified errors).
+    Responses keep their raw bytes. Authorisation follows SMART Backend Services
+    (https://hl7.org/fhir/smart-app-launch/backend-services.html) when ``auth`` is a
+    :class:`edc.fhir.auth.SmartBackendAuth`; ``auth=None`` sends no credentials.
+
+    :param base_url: the FHIR base, e.g. ``https://ehr.example.org/fhir/r4``.
+    :param auth: an ``httpx.Auth`` or None.
+    :param retry: retry policy (and the sleep/random/clock it uses).
+    :param timeout: connect/read/write/pool timeouts.
+    :param transport: the HTTP transport (tests wrap the real one to inject faults).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        retry: http.RetryPolicy | None = None,
+        timeout: httpx.Timeout = http.DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or http.RetryPolicy()
+        self._capabilities: Capabilities | None = None
+        self._http = httpx.Client(
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,  # a redirect could carry our token elsewhere; report it
+            headers={"Accept": http.FHIR_JSON, "User-Agent": f"edc/{edc.__version__}"},
+        )
+
+    def __enter__(self) -> FhirClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def url(self, path: str, params: Params | None = None) -> str:
+        """Absolute URL for a path relative to the base (an absolute URL is kept as is)."""
+        if "://" in path:
+            absolute = path
+        else:
+            absolute = f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
+        return str(httpx.URL(absolute, params=_pairs(params))) if params else absolute
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> FhirResponse:
+        """Send one request (with retries) and return the successful response.
+
+        :param path: relative to the base URL, or absolute.
+        :param body: a resource or Bundle, sent as R4 JSON.
+        :param idempotent: whether a retry is safe; default from the method (see :mod:`http`).
+        :raises errors.FhirRequestError: on a 4xx (never retried).
+        :raises errors.NetworkError: when the server or network fails after retries.
+        """
+        all_headers = dict(headers or {})
+        content = None
+        if body is not None:
+            resources.assert_r4_safe(body)
+            content = orjson.dumps(body)
+            all_headers.setdefault("Content-Type", http.FHIR_JSON_R4)
+        request = self._http.build_request(
+            method, self.url(path, params), content=content, headers=all_headers
+        )
+        response = http.send(self._http, request, policy=self.retry, idempotent=idempotent)
+        return FhirResponse(
+            method=method,
+            url=str(request.url),
+            status=response.status_code,
+            headers=response.headers,
+            raw=response.content,
+        )
+
+    @contextlib.contextmanager
+    def stream(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, auth: bool = True
+    ) -> Iterator[httpx.Response]:
+        """Send one request (with retries) and yield the response with its body unread.
+
+        :param auth: False sends no credentials (Bulk files with ``requiresAccessToken=false``).
+        :raises errors.FhirRequestError: on a 4xx.
+        :raises errors.NetworkError: when the server or network fails after retries.
+        """
+        request = self._http.build_request(method, self.url(path), headers=dict(headers or {}))
+        response = http.send(self._http, request, policy=self.retry, stream=True, with_auth=auth)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def capabilities(self, *, refresh: bool = False) -> Capabilities:
+        """The server's CapabilityStatement, read once per client (``GET [base]/metadata``)."""
+        if self._capabilities is None or refresh:
+            statement = self.request("GET", "metadata").body
+            self._capabilities = Capabilities.from_statement(statement)
+        return self._capabilities
+
+    def read(self, resource_type: str, resource_id: str) -> FhirResponse:
+        """``GET [type]/[id]``.
+
+        :raises errors.ResourceNotFoundError: when it does not exist or was deleted.
+        """
+        return self.request("GET", f"{resource_type}/{resource_id}")
+
+    def vread(self, resource_type: str, resource_id: str, version_id: str) -> FhirResponse:
+        """``GET [type]/[id]/_history/[vid]``.
+
+        :raises errors.ResourceNotFoundError: when that version does not exist.
+        """
+        return self.request("GET", f"{resource_type}/{resource_id}/_history/{version_id}")
+
+    def create(
+        self, resource: Mapping[str, Any], *, if_none_exist: Params | None = None
+    ) -> FhirResponse:
+        """``POST [type]``; with ``if_none_exist``, a conditional create (R4 http.html#ccreate).
+
+        Conditional: 201 when created, 200 with the existing resource when exactly one matches.
+
+        :param if_none_exist: search criteria, e.g. ``{"identifier": "system|value"}``.
+        :raises errors.ConflictError: when the criteria match more than one resource (412).
+        """
+        headers = {"Prefer": "return=representation"}
+        if if_none_exist is not None:
+            headers["If-None-Exist"] = urlencode(_pairs(if_none_exist))
+        return self.request(
+            "POST",
+            str(resource["resourceType"]),
+            body=resource,
+            headers=headers,
+            # A conditional create is safe to repeat: the repeat finds the first one.
+            idempotent=if_none_exist is not None,
+        )
+
+    def update(self, resource: Mapping[str, Any], *, if_match: str | None = None) -> FhirResponse:
+        """``PUT [type]/[id]`` (creates it when the server allows client ids).
+
+        :param if_match: the version we last saw; a different current version gives 412.
+        :raises errors.ConflictError: when ``if_match`` no longer matches.
+        """
+        headers = {"Prefer": "return=representation"}
+        if if_match is not None:
+            headers["If-Match"] = f'W/"{if_match}"'
+        path = f"{resource['resourceType']}/{resource['id']}"
+        return self.request("PUT", path, body=resource, headers=headers)
+
+    def update_conditional(self, resource: Mapping[str, Any], criteria: Params) -> FhirResponse:
+        """``PUT [type]?criteria``: create when none match, update when one does.
+
+        :raises errors.ConflictError: when the criteria match more than one resource (412).
+        """
+        return self.request(
+            "PUT",
+            str(resource["resourceType"]),
+            params=criteria,
+            body=resource,
+            headers={"Prefer": "return=representation"},
+        )
+
+    def transaction(self, bundle: Mapping[str, Any]) -> FhirResponse:
+        """POST a ``transaction`` Bundle (all or nothing) and return the transaction-response.
+
+        Retried after an ambiguous failure only when every entry is conditional or idempotent
+        (mapping guide §9.6), so that a repeat cannot create duplicates.
+        """
+        return self._post_bundle(bundle, "transaction")
+
+    def batch(self, bundle: Mapping[str, Any]) -> FhirResponse:
+        """POST a ``batch`` Bundle; entries succeed or fail one by one (see ``entry_results``)."""
+        return self._post_bundle(bundle, "batch")
+
+    def search_pages(
+        self,
+        resource_type: str,
+        params: Params | None = None,
+        *,
+        resume_from: str | None = None,
+    ) -> Iterator[SearchPage]:
+        """Search ``[type]?params`` and yield every page, following ``next`` links verbatim.
+
+        :param resume_from: a page URL saved from :attr:`SearchPage.url`, to continue a pull
+            that was interrupted (instead of starting at the first page).
+        :raises errors.FhirRequestError: when the server refuses the search, e.g. a parameter it
+            does not support (we always send ``Prefer: handling=strict``).
+        """
+        first = resume_from or self.url(resource_type, params)
+        return iter_pages(self._get_page, first, base_url=self.base_url)
+
+    def search(self, resource_type: str, params: Params | None = None) -> Iterator[dict[str, Any]]:
+        """Search and yield each matching resource (parsed JSON) across all pages."""
+        for page in self.search_pages(resource_type, params):
+            yield from page.resources
+
+    def _get_page(self, url: str) -> FhirResponse:
+        return self.request("GET", url, headers={"Prefer": STRICT})
+
+    def _post_bundle(self, bundle: Mapping[str, Any], kind: str) -> FhirResponse:
+        if bundle.get("resourceType") != "Bundle" or bundle.get("type") != kind:
+            raise ValueError(f"expected a Bundle of type {kind!r}")
+        return self.request("POST", "", body=bundle, idempotent=_repeatable(bundle))
+
+
+def search_token(system: str, value: str) -> str:
+    """A token search value ``system|value`` with FHIR's escapes (R4 search.html#escaping).
+
+    ``\\``, ``|``, ``,`` and ``$`` inside the parts are escaped with a backslash.
+    """
+
+    def escape(part: str) -> str:
+        for char in ("\\", "|", ",", "$"):
+            part = part.replace(char, f"\\{char}")
+        return part
+
+    return f"{escape(system)}|{escape(value)}"
+
+
+def _pairs(params: Params) -> list[tuple[str, str]]:
+    if isinstance(params, Mapping):
+        pairs: list[tuple[str, str]] = []
+        for key, value in params.items():
+            values = [value] if isinstance(value, str) else list(value)
+            pairs += [(key, v) for v in values]
+        return pairs
+    return list(params)
+
+
+def _repeatable(bundle: Mapping[str, Any]) -> bool:
+    for entry in bundle.get("entry") or []:
+        request = entry.get("request") or {}
+        method = str(request.get("method", "")).upper()
+        if method == "POST" and not request.get("ifNoneExist"):
+            return False
+        if method == "PATCH":
+            return False
+    return True
