@@ -1,0 +1,1 @@
+"""Pure trial rules: frozen data in, decisions out (no database, no network)."""
