@@ -1,3 +1,6 @@
 """Shared pytest set-up. Fixtures live in plugin modules, listed here."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.database",
+    "tests.fhir_server.fixture",
+]

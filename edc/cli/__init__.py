@@ -18,6 +18,8 @@ from edc import config, errors, logs
 # Subcommand modules, in the order `edc --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.protocol_cmd",
+    "edc.cli.db_cmd",
+    "edc.cli.audit_cmd",
 )
 
 

@@ -1,0 +1,97 @@
+"""`edc audit`: check the audit chain, and show the history of one record."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import Engine, select
+
+from edc import config, errors
+from edc.warehouse import chain, db, migrate
+from edc.warehouse.base import Base, table_of
+from edc.warehouse.tables.audit import AuditEventRow
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """One audit row, as shown to a person."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+def verify(settings: config.Settings) -> chain.ChainReport:
+    """Recompute the audit hash chain of the configured warehouse.
+
+    :returns: the report of an intact chain (row count and head hash).
+    :raises errors.CheckFailedError: naming the first row that breaks the chain.
+    :raises errors.BadInputError: when the database is not migrated to this edc's schema.
+    """
+    engine = _open(settings)
+    try:
+        with db.read_only(engine).connect() as connection:
+            report = chain.verify(connection)
+    finally:
+        engine.dispose()
+    if report.first_break is not None:
+        brk = report.first_break
+        raise errors.CheckFailedError(
+            f"audit chain broken at row {brk.seq} ({brk.table_name} {brk.record_id}): "
+            f"{brk.problem}",
+            f"{report.rows} rows before it verify; the last good hash is {report.head_hash}",
+        )
+    return report
+
+
+def history(settings: config.Settings, record: str) -> list[HistoryEntry]:
+    """Every audit row of one record, oldest first.
+
+    :param record: ``TABLE:ID``, e.g. ``subject:12``.
+    :raises errors.BadInputError: for a malformed record or an unknown table.
+    """
+    table_name, _, record_id = record.partition(":")
+    if not table_name or not record_id:
+        raise errors.BadInputError(f"--record {record!r}: expected TABLE:ID, e.g. subject:12")
+    if table_name not in Base.metadata.tables:
+        known = ", ".join(sorted(Base.metadata.tables))
+        raise errors.BadInputError(f"--record {record!r}: no table {table_name!r}", known)
+    audit = table_of(AuditEventRow)
+    engine = _open(settings)
+    try:
+        with db.read_only(engine).connect() as connection:
+            rows = connection.execute(
+                select(audit)
+                .where(audit.c.table_name == table_name, audit.c.record_id == record_id)
+                .order_by(audit.c.seq)
+            ).mappings()
+            return [
+                HistoryEntry(
+                    **{field.name: row[field.name] for field in dataclasses.fields(HistoryEntry)}
+                )
+                for row in rows
+            ]
+    finally:
+        engine.dispose()
+
+
+def _open(settings: config.Settings) -> Engine:
+    path = db.sqlite_file(settings.database_url)
+    if path is not None and not path.is_file():
+        # Connecting would create an empty database file: say what is missing instead.
+        raise errors.BadInputError(f"no warehouse at {path}", "run `edc db upgrade` first")
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.reporting_failures(engine):
+            migrate.require_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

@@ -1,0 +1,10 @@
+"""The trial warehouse: SQL schema, sessions, migrations and the audit trail.
+
+Modules: ``tables`` (the ``*Row`` classes), ``db`` (engines, sessions, transactions), ``audit``
+(who changed what; bind it to every writing session), ``bulk`` (batched inserts with their audit
+rows), ``chain`` (the audit hash chain), ``migrate`` (Alembic, configured in code).
+"""
+
+from edc.warehouse import audit, bulk, chain, codes, db, migrate, tables
+
+__all__ = ["audit", "bulk", "chain", "codes", "db", "migrate", "tables"]

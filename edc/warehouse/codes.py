@@ -1,0 +1,75 @@
+"""Fixed code sets the warehouse stores, each enforced by a CHECK constraint.
+
+Where a FHIR R4 value set exists for the concept, its codes are used as they are, so writing the
+resource back needs no translation table.
+"""
+
+from __future__ import annotations
+
+ROLES = ("site_staff", "investigator", "monitor", "data_manager", "statistician", "admin")
+# Roles that only make sense at one site; the others may be study-wide (site NULL).
+SITE_ROLES = ("site_staff", "investigator")
+# Automated writers (sync, scheduler jobs) act as "system" in the audit trail; nobody holds it.
+AUDIT_ROLES = (*ROLES, "system")
+AUDIT_ACTIONS = ("insert", "update", "delete")
+
+# FHIR R4 ResearchSubject.status (http://hl7.org/fhir/research-subject-status).
+SUBJECT_STATUSES = (
+    "candidate",
+    "eligible",
+    "follow-up",
+    "ineligible",
+    "not-registered",
+    "off-study",
+    "on-study",
+    "on-study-intervention",
+    "on-study-observation",
+    "pending-on-study",
+    "potential-candidate",
+    "screening",
+    "withdrawn",
+)
+SCREENING_OUTCOMES = ("eligible", "ineligible", "undetermined")
+CRITERION_RESULTS = ("met", "not_met", "unknown")
+
+# FHIR R4 QuestionnaireResponse.status.
+RESPONSE_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
+# The answer value[x] types of QuestionnaireResponse.item.answer, lower-cased.
+VALUE_TYPES = (
+    "boolean",
+    "decimal",
+    "integer",
+    "date",
+    "datetime",
+    "time",
+    "string",
+    "uri",
+    "coding",
+    "quantity",
+    "reference",
+    "attachment",
+)
+
+# CTCAE v5.0 attribution scale.
+AE_ATTRIBUTIONS = ("unrelated", "unlikely", "possible", "probable", "definite")
+# FHIR R4 AdverseEvent.outcome (http://terminology.hl7.org/CodeSystem/adverse-event-outcome).
+AE_OUTCOMES = ("resolved", "recovering", "ongoing", "resolvedWithSequelae", "fatal", "unknown")
+
+DEVIATION_KINDS = (
+    "visit_out_of_window",
+    "missed_visit",
+    "visit_out_of_order",
+    "ineligible_enrolled",
+    "late_sae_report",
+    "missing_data",
+    "other",
+)
+DEVIATION_SEVERITIES = ("minor", "major")
+DEVIATION_STATUSES = ("open", "acknowledged", "closed")
+DATA_QUERY_STATUSES = ("open", "answered", "closed", "cancelled")
+DATA_QUERY_ORIGINS = ("manual", "edit_check")
+LOCK_STATES = ("open", "frozen", "locked", "unlocked")
+EXPORT_FORMATS = ("csv", "parquet", "xpt")
+
+RESOURCE_DIRECTIONS = ("received", "sent")
+DATA_PROBLEM_STATUSES = ("open", "resolved")

@@ -1,0 +1,61 @@
+"""The warehouse tables, one module per area; importing this package registers them all.
+
+Every table is audited (``edc.warehouse.audit``) unless its options say ``not_audited()``.
+"""
+
+from edc.warehouse.tables.audit import AuditEventRow
+from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow, PlannedVisitRow, VisitRow
+from edc.warehouse.tables.fhir import (
+    DataProblemRow,
+    PublishedDefinitionRow,
+    RawResourceRow,
+    SyncCursorRow,
+)
+from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
+from edc.warehouse.tables.monitoring import (
+    DataQueryMessageRow,
+    DataQueryRow,
+    DeviationRow,
+    SdvMarkRow,
+)
+from edc.warehouse.tables.safety import AdverseEventRow
+from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow, StudyRow
+from edc.warehouse.tables.subjects import (
+    AllocationRow,
+    ConsentRow,
+    PatientLinkRow,
+    ScreeningRecordRow,
+    ScreeningResultRow,
+    SubjectRow,
+)
+from edc.warehouse.tables.users import RoleAssignmentRow, UserRow
+
+__all__ = [
+    "AdverseEventRow",
+    "AllocationRow",
+    "AuditEventRow",
+    "ConsentRow",
+    "DataProblemRow",
+    "DataQueryMessageRow",
+    "DataQueryRow",
+    "DeviationRow",
+    "ExportManifestRow",
+    "FormResponseRow",
+    "ItemValueRow",
+    "LockEventRow",
+    "PatientLinkRow",
+    "PlannedVisitRow",
+    "ProtocolVersionRow",
+    "PublishedDefinitionRow",
+    "RawResourceRow",
+    "RoleAssignmentRow",
+    "ScreeningRecordRow",
+    "ScreeningResultRow",
+    "SdvMarkRow",
+    "SiteRow",
+    "StudyRow",
+    "SubjectRow",
+    "SyncCursorRow",
+    "UserRow",
+    "VisitRow",
+]
