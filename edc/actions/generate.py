@@ -1,0 +1,189 @@
+"""Generate a synthetic multi-center population and its trial conduct as FHIR R4 NDJSON.
+
+Orchestration of ``edc generate``: check the inputs, load and compile the protocol, read its
+synthetic profile, then stream patients through ``edc.synth.pipeline`` into a temporary
+directory that is renamed into place at the end (nothing half-written is ever visible).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import edc
+from edc import errors
+from edc.compiler import compile_protocol
+from edc.compiler.naming import Naming
+from edc.library import Library, load_library
+from edc.progress import Progress, SilentProgress
+from edc.protocol import LoadedProtocol, load_protocol
+from edc.protocol import forms as protocol_forms
+from edc.synth import layout, pipeline
+from edc.synth.conduct import ConductGenerator, questionnaires_by_form
+from edc.synth.enrollment import Enroller
+from edc.synth.population import Population
+from edc.synth.profile import Profile, default_profile
+from edc.synth.profile_load import load_profile, profile_path_for
+from edc.synth.writer import DirectoryWriter
+
+# Below this many patients one process is faster than starting workers.
+PARALLEL_FROM = 2_000
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateOptions:
+    """What to generate (``edc generate`` flags).
+
+    :ivar sites: how many of the protocol's sites (None: all).
+    :ivar profile: the synthetic profile (None: ``<study>.synthetic.yaml`` beside the
+        protocol when it exists, else generic defaults).
+    :ivar workers: worker processes (None: 2 when there are enough patients and CPUs).
+    """
+
+    study: Path
+    out: Path
+    patients: int
+    seed: int = 0
+    sites: int | None = None
+    defect_rate: float = 0.0
+    profile: Path | None = None
+    workers: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateResult:
+    out: Path
+    manifest: dict[str, Any]
+    totals: pipeline.Totals
+    seconds: float
+
+    def summary(self) -> str:
+        t = self.totals
+        return (
+            f"{t.patients:,} patients ({t.eligible:,} eligible, {t.subjects:,} enrolled), "
+            f"{t.resources:,} resources, {t.defects:,} defects in {self.seconds:.1f} s "
+            f"({t.patients / max(self.seconds, 1e-9):,.0f} patients/s)"
+        )
+
+
+def check_options(options: GenerateOptions) -> None:
+    """Reject bad flags before any work.
+
+    :raises errors.BadInputError: naming the flag.
+    """
+    if options.patients < 1:
+        raise errors.BadInputError(f"--patients must be at least 1, got {options.patients}")
+    if options.seed < 0:
+        raise errors.BadInputError(f"--seed must not be negative, got {options.seed}")
+    if options.sites is not None and options.sites < 1:
+        raise errors.BadInputError(f"--sites must be at least 1, got {options.sites}")
+    if not 0 <= options.defect_rate <= 1:
+        raise errors.BadInputError(f"--defect-rate must be within 0..1, got {options.defect_rate}")
+    if options.workers is not None and options.workers < 1:
+        raise errors.BadInputError(f"--workers must be at least 1, got {options.workers}")
+    DirectoryWriter.check(options.out)
+
+
+def generate(options: GenerateOptions, progress: Progress | None = None) -> GenerateResult:
+    """Generate the directory ``options.out``.
+
+    :raises errors.BadInputError: bad flags, an unreadable study or profile file, more sites
+        than the protocol has, an ``--out`` that exists and is not empty or cannot be written.
+    :raises errors.ProblemsError: every problem of the protocol or profile, located.
+    """
+    started = time.monotonic()
+    progress = progress or SilentProgress()
+    check_options(options)
+    library = load_library()
+    loaded = load_protocol(options.study, library)
+    protocol = loaded.protocol
+    available = len(protocol.study.sites)
+    sites = options.sites or available
+    if sites > available:
+        raise errors.BadInputError(
+            f"--sites {sites}: {protocol.study.id} has only {available} site(s)",
+            "use at most the number of sites in the protocol",
+        )
+    compiled = compile_protocol(protocol, library)
+    study = protocol.study
+    naming = Naming(study.canonical_base, study.id, study.version)
+    form_ids = [f.id for f in protocol.forms] + sorted(protocol_forms.builtin_form_ids(protocol))
+    questionnaires = questionnaires_by_form(form_ids, compiled, naming)
+    profile, profile_file = _profile(options, protocol.study.id, questionnaires, loaded, library)
+    population = Population(
+        protocol, profile, seed=options.seed, sites=sites, patients=options.patients
+    )
+    conduct = ConductGenerator(population, compiled, library)
+    renderer = pipeline.Renderer(population, conduct, options.defect_rate)
+    enroller = Enroller(protocol, profile.conduct, population.run, options.seed)
+    workers = options.workers or _default_workers(options.patients)
+    with DirectoryWriter(options.out) as writer:
+        totals = pipeline.run(renderer, enroller, writer, workers=workers, progress=progress)
+        extension = {
+            "generator": layout.GENERATOR,
+            "edc_version": edc.__version__,
+            "parameters": {
+                "seed": options.seed,
+                "sites": sites,
+                "patients": options.patients,
+                "defect_rate": options.defect_rate,
+            },
+            "study": {
+                "id": study.id,
+                "version": study.version,
+                "canonical_base": study.canonical_base,
+                "protocol_sha256": hashlib.sha256(loaded.source_text.encode()).hexdigest(),
+                "compiled_sha256": compiled.sha256,
+            },
+            "profile": profile_file,
+            "namespace": population.run.namespace,
+            "site_studies": {site.id: conduct.site_study_id(site.id) for site in population.sites},
+            "questionnaires": sorted(conduct.filler.canonical(f) for f in conduct.filler.forms),
+            "totals": {
+                "patients": totals.patients,
+                "eligible": totals.eligible,
+                "subjects": totals.subjects,
+                "defects": totals.defects,
+            },
+        }
+        manifest = writer.commit(
+            transaction_time=pipeline.transaction_time(totals.latest),
+            request=(
+                f"edc generate --study {options.study.name} --sites {sites} "
+                f"--patients {options.patients} --seed {options.seed}"
+                + (f" --defect-rate {options.defect_rate}" if options.defect_rate else "")
+            ),
+            extension=extension,
+        )
+    elapsed = time.monotonic() - started
+    progress.finish(
+        f"{totals.patients:,} patients, {totals.subjects:,} subjects, "
+        f"{totals.resources:,} resources"
+    )
+    return GenerateResult(options.out, manifest, totals, elapsed)
+
+
+def _profile(
+    options: GenerateOptions,
+    study_id: str,
+    questionnaires: dict[str, dict[str, Any]],
+    loaded: LoadedProtocol,
+    library: Library,
+) -> tuple[Profile, str | None]:
+    path = options.profile
+    if path is None:
+        beside = profile_path_for(options.study)
+        path = beside if beside.exists() else None
+    if path is None:
+        return default_profile(study_id), None
+    if not path.exists():
+        raise errors.BadInputError(f"synthetic profile not found: {path}")
+    return load_profile(path, loaded.protocol, questionnaires, library), path.name
+
+
+def _default_workers(patients: int) -> int:
+    return 2 if patients >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1
