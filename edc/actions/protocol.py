@@ -1,4 +1,4 @@
-"""Check a protocol file, or compile it to FHIR R4 definitions."""
+"""Check a protocol file, compile it to FHIR R4 definitions, or register it in the warehouse."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from edc import errors
+from edc import config, errors
+from edc.clock import Clock, SystemClock
 from edc.compiler import CompiledStudy, compile_protocol
 from edc.library import load_library
 from edc.protocol import LoadedProtocol, load_protocol
+from edc.warehouse import audit, db, migrate, studies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +40,53 @@ def check(path: Path) -> CheckedProtocol:
     library = load_library()
     loaded = load_protocol(path, library)
     return CheckedProtocol(loaded, compile_protocol(loaded.protocol, library))
+
+
+@dataclasses.dataclass(frozen=True)
+class Registered:
+    """A protocol version in the warehouse: which, with what hash, and whether it is new."""
+
+    checked: CheckedProtocol
+    protocol_version_id: int
+    created: bool
+
+
+def register(settings: config.Settings, path: Path, *, clock: Clock | None = None) -> Registered:
+    """Check and compile ``path``, then record it in the warehouse (idempotent).
+
+    Records the study, its sites and the protocol version with its YAML source, compiled
+    Bundle and SHA-256, in one audited transaction. Registering the same file again changes
+    nothing.
+
+    :raises errors.ProblemsError: as ``check`` (the database is not touched).
+    :raises errors.BadInputError: when this version is registered with different content, or
+        the warehouse is missing or not migrated.
+    """
+    checked = check(path)
+    engine = migrate.open_engine(settings.database_url)
+    try:
+        return register_checked(db.make_sessionmaker(engine), checked, clock or SystemClock())
+    finally:
+        engine.dispose()
+
+
+def register_checked(maker: db.SessionMaker, checked: CheckedProtocol, clock: Clock) -> Registered:
+    """``register`` for a protocol already checked, through sessions from ``maker``."""
+    protocol = checked.loaded.protocol
+    study = protocol.study
+    to_register = studies.ProtocolToRegister(
+        study_code=study.id,
+        title=study.title,
+        version=study.version,
+        sites=tuple((site.id, site.name, site.country) for site in study.sites),
+        source_yaml=checked.loaded.source_text,
+        bundle_json=checked.compiled.json_bytes.decode("utf-8"),
+        bundle_sha256=checked.compiled.sha256,
+    )
+    with db.transaction(maker) as session:
+        audit.bind(session, actor="edc protocol register", role="system", clock=clock)
+        row, created = studies.register_protocol(session=session, protocol=to_register, clock=clock)
+        return Registered(checked, row.id, created)
 
 
 def compile_to(path: Path, output: Path) -> CheckedProtocol:

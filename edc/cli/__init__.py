@@ -20,6 +20,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.protocol_cmd",
     "edc.cli.db_cmd",
     "edc.cli.audit_cmd",
+    "edc.cli.publish_cmd",
+    "edc.cli.sync_cmd",
+    "edc.cli.scheduler_cmd",
+    "edc.cli.generate_cmd",
+    "edc.cli.load_cmd",
 )
 
 

@@ -1,4 +1,4 @@
-"""`edc protocol check|compile`: validate a protocol file and compile it to FHIR R4."""
+"""`edc protocol check|compile|register`: validate, compile to FHIR R4, record in the warehouse."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ def register(subparsers: Any) -> None:
     )
     compile_.set_defaults(run=_compile)
 
+    register_ = sub.add_parser(
+        "register",
+        help="check, compile and record a protocol version in the warehouse",
+        description=(
+            "Record the study, its sites and this protocol version (YAML source, compiled "
+            "Bundle and its SHA-256) in the warehouse, audited. Registering the same file again "
+            "changes nothing; the same study.version with different content is refused "
+            "(exit 2): bump study.version for an amendment."
+        ),
+    )
+    register_.add_argument("file", type=Path, help="protocol YAML file")
+    register_.set_defaults(run=_register)
+
 
 def _check(args: argparse.Namespace, settings: config.Settings) -> int:
     checked = protocol.check(args.file)
@@ -55,4 +68,11 @@ def _check(args: argparse.Namespace, settings: config.Settings) -> int:
 def _compile(args: argparse.Namespace, settings: config.Settings) -> int:
     checked = protocol.compile_to(args.file, args.output)
     print(f"wrote {args.output}: {checked.summary()}", file=sys.stdout)
+    return 0
+
+
+def _register(args: argparse.Namespace, settings: config.Settings) -> int:
+    registered = protocol.register(settings, args.file)
+    state = "registered" if registered.created else "already registered"
+    print(f"{state}: {registered.checked.summary()}")
     return 0

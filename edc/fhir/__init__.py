@@ -1,8 +1,9 @@
 """The FHIR R4 server boundary: client, SMART auth, retries, capabilities, Bulk export, errors."""
 
-# Two submodules are used as modules: edc.fhir.resources (R4B models, parse_resource,
-# validate_r4; the only importer of fhir.resources) and edc.fhir.bulk (Bulk Data export).
-from edc.fhir import bulk, resources
+# Three submodules are used as modules: edc.fhir.resources (R4B models, parse_resource,
+# validate_r4; the only importer of fhir.resources), edc.fhir.bulk (Bulk Data export) and
+# edc.fhir.target (which server, with which credentials: ServerSpec, SmartSpec).
+from edc.fhir import bulk, resources, target
 from edc.fhir.auth import SmartBackendAuth
 from edc.fhir.bundles import EntryResult, FhirResponse, SearchPage, entry_results
 from edc.fhir.capabilities import Capabilities, ResourceSupport
@@ -46,4 +47,5 @@ __all__ = [
     "parse_retry_after",
     "resources",
     "search_token",
+    "target",
 ]

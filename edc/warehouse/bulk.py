@@ -1,11 +1,10 @@
 """Batched inserts for the high-volume tables, with their audit rows in the same transaction.
 
-Rows go to the database in chunks of ``CHUNK_ROWS``, each one ``executemany`` (psycopg 3 sends
-it as one pipeline; sqlite3 loops in C), never one round trip per row. Ids are reserved per chunk
-before inserting (one ``nextval`` query on PostgreSQL; on SQLite, the transaction already holds
-the write lock) so the audit rows can name them without INSERT ... RETURNING, which SQLAlchemy
-can only batch on SQLite if it may return ids out of order. The session must have an audit context
-bound (``edc.warehouse.audit.bind``).
+Rows go to the database in chunks of ``CHUNK_ROWS`` through ``edc.warehouse.batch`` (one
+``executemany`` on SQLite, one ``COPY`` on PostgreSQL, values converted as the ORM would), never
+one round trip per row. Ids are reserved per chunk before inserting so the audit rows can name
+them without INSERT ... RETURNING. The session must have an audit context bound
+(``edc.warehouse.audit.bind``).
 """
 
 from __future__ import annotations
@@ -19,13 +18,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Table, column, func, insert, select, text, tuple_
-from sqlalchemy import table as table_clause
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, select, tuple_
 from sqlalchemy.orm import Session
 
 from edc import errors
-from edc.warehouse import audit, chain
+from edc.warehouse import audit, batch
 from edc.warehouse.base import table_of
 from edc.warehouse.tables.crf import ItemValueRow
 from edc.warehouse.tables.fhir import RawResourceRow
@@ -36,8 +33,6 @@ from edc.warehouse.tables.fhir import RawResourceRow
 CHUNK_ROWS = 2_000
 
 _T = TypeVar("_T")
-# SQLite's own bookkeeping of the highest id each AUTOINCREMENT table ever used.
-_sqlite_sequence = table_clause("sqlite_sequence", column("name"), column("seq"))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -97,19 +92,12 @@ def insert_item_values(*, session: Session, values: Iterable[ItemValue]) -> int:
     :raises errors.BadInputError: when the database refuses a row (unknown response, duplicate
         answer, invalid value type); the caller's transaction must then be rolled back.
     """
-    context = audit.current(session)
-    session.flush()
-    connection = session.connection()
+    writer = batch.BatchWriter(session)
     table = table_of(ItemValueRow)
     count = 0
     for chunk in _chunks(values, CHUNK_ROWS):
-        rows = [value.row() for value in chunk]
-        _insert(connection, table, rows, "item values")
-        changes = [
-            chain.Change("insert", table.name, str(row["id"]), new_value=audit.row_json(table, row))
-            for row in rows
-        ]
-        chain.append(connection, signature=context.signature(), changes=changes)
+        rows = [tuple(getattr(value, field) for field in _ITEM_FIELDS) for value in chunk]
+        writer.insert(table, _ITEM_FIELDS, rows, what="item values")
         count += len(rows)
     return count
 
@@ -130,13 +118,13 @@ def insert_raw_resources(
         received resource has no id, or meta.lastUpdated is not an instant.
     """
     context = audit.current(session)
-    session.flush()
-    connection = session.connection()
+    writer = batch.BatchWriter(session)
+    connection = writer.connection
     table = table_of(RawResourceRow)
     stored: list[StoredResource] = []
     for chunk in _chunks(resources, CHUNK_ROWS):
-        signature = context.signature()
-        rows = [_raw_row(resource, signature.at) for resource in chunk]
+        received_at = context.clock.now()
+        rows = [_raw_row(resource, received_at) for resource in chunk]
         known = _existing_ids(connection, table, rows)
         new_rows: list[dict[str, Any]] = []
         first_of_key: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -147,20 +135,36 @@ def insert_raw_resources(
                 new_rows.append(row)
                 if key is not None:
                     first_of_key[key] = row
-        _insert(connection, table, new_rows, "FHIR resources")
+        ids = writer.insert(
+            table,
+            RAW_COLUMNS,
+            [tuple(row[name] for name in RAW_COLUMNS) for row in new_rows],
+            what="FHIR resources",
+        )
+        for row, id_ in zip(new_rows, ids, strict=True):
+            row["id"] = id_
         new_id_of = {id(row): row["id"] for row in new_rows}
         known.update((key, row["id"]) for key, row in first_of_key.items())
-        changes = [
-            chain.Change("insert", table.name, str(row["id"]), new_value=audit.row_json(table, row))
-            for row in new_rows
-        ]
-        chain.append(connection, signature=signature, changes=changes)
         for row in rows:
             if id(row) in new_id_of:
                 stored.append(_stored(row, new_id_of[id(row)], new=True))
             else:
                 stored.append(_stored(row, known[_resource_key(row)], new=False))
     return stored
+
+
+RAW_COLUMNS = (
+    "source",
+    "direction",
+    "resource_type",
+    "logical_id",
+    "version_id",
+    "version_key",
+    "last_updated",
+    "json_text",
+    "sha256",
+    "received_at",
+)
 
 
 def _raw_row(resource: RawResource, received_at: dt.datetime) -> dict[str, Any]:
@@ -225,43 +229,6 @@ def _existing_ids(
 
 def _stored(row: dict[str, Any], id_: int, *, new: bool) -> StoredResource:
     return StoredResource(id_, row["resource_type"], row["logical_id"], row["version_key"], new)
-
-
-def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]], what: str) -> None:
-    """Give ``rows`` their ids (added to each dict) and insert them in one executemany."""
-    if not rows:
-        return
-    for row, id_ in zip(rows, _reserve_ids(connection, table, len(rows)), strict=True):
-        row["id"] = id_
-    try:
-        connection.execute(insert(table), rows)
-    except IntegrityError as exc:
-        raise errors.BadInputError(f"{what} refused by the database", str(exc.orig)) from None
-
-
-def _reserve_ids(connection: Connection, table: Table, count: int) -> range | list[int]:
-    if connection.dialect.name == "postgresql":
-        # nextval hands out ids no other transaction will get, without any lock.
-        reserved = connection.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-            ),
-            {"table": table.name, "n": count},
-        ).scalars()
-        return sorted(int(id_) for id_ in reserved)
-    # SQLite: this transaction began IMMEDIATE and holds the write lock, so nobody else can take
-    # these ids before we commit. AUTOINCREMENT tables remember their highest id ever used in
-    # sqlite_sequence, which may exceed max(id) after deletes.
-    ever = select(_sqlite_sequence.c.seq).where(_sqlite_sequence.c.name == table.name)
-    now = select(func.max(table.c.id))
-    last = connection.execute(
-        select(
-            func.max(
-                func.coalesce(ever.scalar_subquery(), 0), func.coalesce(now.scalar_subquery(), 0)
-            )
-        )
-    ).scalar_one()
-    return range(int(last) + 1, int(last) + 1 + count)
 
 
 def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:

@@ -72,4 +72,7 @@ LOCK_STATES = ("open", "frozen", "locked", "unlocked")
 EXPORT_FORMATS = ("csv", "parquet", "xpt")
 
 RESOURCE_DIRECTIONS = ("received", "sent")
+# A scheduled job run: still going, done, failed (retried at the next interval), or skipped
+# because another scheduler process held the job's lease.
+JOB_RUN_OUTCOMES = ("running", "ok", "failed", "skipped")
 DATA_PROBLEM_STATUSES = ("open", "resolved")

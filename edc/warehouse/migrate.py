@@ -20,6 +20,10 @@ import edc
 from edc import errors
 from edc.warehouse import db
 
+# Tables in the warehouse database that are not ours: APScheduler creates and owns its job store
+# (edc.jobs), so migrations and schema comparisons leave it alone.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
 # Date-prefixed revision files, e.g. 2026_11_22_3f2a9c1d0b7e_create_warehouse.py ("%%" because
 # the value goes through configparser interpolation).
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
@@ -35,6 +39,15 @@ def script_location() -> Path:
         if (candidate / "env.py").is_file():
             return candidate
     raise errors.EdcError(f"no migration scripts in {package / '_migrations'} or beside {package}")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: compare and migrate our tables only (not ``FOREIGN_TABLES``).
+
+    Pass it to ``MigrationContext.configure(opts={"include_name": include_name})`` as well when
+    comparing a database with the models.
+    """
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(engine: Engine | None = None, scripts: Path | None = None) -> Config:
@@ -107,6 +120,25 @@ def require_current(engine: Engine) -> None:
         where = engine.url.render_as_string(hide_password=True)
         state = "has no warehouse schema" if at is None else f"is at revision {at}, not {head}"
         raise errors.BadInputError(f"the database {where} {state}", "run `edc db upgrade`")
+
+
+def open_engine(database_url: str) -> Engine:
+    """An engine on an existing warehouse that has this edc's schema (the caller disposes it).
+
+    :raises errors.BadInputError: for an unsupported URL, a SQLite file that does not exist
+        (connecting would create an empty one), or a database not at the newest revision.
+    :raises errors.ExternalSystemError: when the database cannot be reached.
+    """
+    path = db.sqlite_file(database_url)
+    if path is not None and not path.is_file():
+        raise errors.BadInputError(f"no warehouse at {path}", "run `edc db upgrade` first")
+    engine = db.make_engine(database_url)
+    try:
+        require_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def revision(database_url: str, message: str, scripts: Path | None = None) -> Path:

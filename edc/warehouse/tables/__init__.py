@@ -11,6 +11,7 @@ from edc.warehouse.tables.fhir import (
     RawResourceRow,
     SyncCursorRow,
 )
+from edc.warehouse.tables.jobs import JobLeaseRow, JobRunRow
 from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
 from edc.warehouse.tables.monitoring import (
     DataQueryMessageRow,
@@ -42,6 +43,8 @@ __all__ = [
     "ExportManifestRow",
     "FormResponseRow",
     "ItemValueRow",
+    "JobLeaseRow",
+    "JobRunRow",
     "LockEventRow",
     "PatientLinkRow",
     "PlannedVisitRow",

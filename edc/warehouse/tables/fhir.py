@@ -33,6 +33,7 @@ class RawResourceRow(Base):
         ),
         CheckConstraint("length(sha256) = 64", name="sha256_length"),
         Index(None, "resource_type", "logical_id"),
+        Index(None, "source", "patient_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -44,6 +45,9 @@ class RawResourceRow(Base):
     version_id: Mapped[str | None] = mapped_column(String(64))
     version_key: Mapped[str] = mapped_column(String(71))
     last_updated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The Patient the resource belongs to (its own id for a Patient), when sync could tell:
+    # what enrollment and pre-screening look resources up by.
+    patient_id: Mapped[str | None] = mapped_column(String(64))
     json_text: Mapped[str] = mapped_column(Text, info={"audit_digest": True})
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -96,13 +100,26 @@ class PublishedDefinitionRow(Base):
 
 
 class DataProblemRow(Base):
-    """Something wrong with a received resource, found by sync (the resource is kept as is)."""
+    """Something wrong with received data, found by sync (the data itself is kept as it came).
+
+    A problem names the stored resource (``raw_resource_id``) or, for input that could not be
+    stored as a resource at all (a line that is not JSON, a resource without an id), keeps that
+    input in ``raw_text`` with where it was found (``source``, ``location``).
+    """
 
     __tablename__ = "data_problem"
-    __table_args__ = (check_in("status", codes.DATA_PROBLEM_STATUSES),)
+    __table_args__ = (
+        check_in("status", codes.DATA_PROBLEM_STATUSES),
+        CheckConstraint(
+            "raw_resource_id IS NOT NULL OR raw_text IS NOT NULL", name="keeps_the_input"
+        ),
+        Index(None, "study_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    raw_resource_id: Mapped[int] = mapped_column(BigId, ForeignKey("raw_resource.id"))
+    raw_resource_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("raw_resource.id"))
+    # The study whose sync found it (NULL: found before the study was known).
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"))
     # e.g. "invalid_resource", "unknown_questionnaire", "unmapped_code"; the set grows with sync.
     kind: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
@@ -110,3 +127,9 @@ class DataProblemRow(Base):
     field_path: Mapped[str | None] = mapped_column(Text)
     detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # Server base URL or directory, and where in it (file:line, page URL).
+    source: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    # Input that is not a storable resource, exactly as received, and its SHA-256.
+    raw_text: Mapped[str | None] = mapped_column(Text, info={"audit_digest": True})
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -108,7 +108,11 @@ class ConsentRow(Base):
 
 
 class AllocationRow(Base):
-    """A randomization: the arm drawn for a subject, and where it came from in the list."""
+    """A randomization: the arm drawn for a subject, and where it came from in the list.
+
+    An allocation read from a site's ResearchSubject.assignedArm (randomized outside edc) has no
+    list position: stratum, block and sequence are then all NULL.
+    """
 
     __tablename__ = "allocation"
     __table_args__ = (
@@ -117,13 +121,19 @@ class AllocationRow(Base):
         UniqueConstraint("study_id", "stratum", "block_number", "sequence_in_block"),
         CheckConstraint("block_number >= 1", name="block_number_positive"),
         CheckConstraint("sequence_in_block >= 1", name="sequence_in_block_positive"),
+        CheckConstraint(
+            "(stratum IS NULL AND block_number IS NULL AND sequence_in_block IS NULL)"
+            " OR (stratum IS NOT NULL AND block_number IS NOT NULL"
+            " AND sequence_in_block IS NOT NULL)",
+            name="list_position_complete",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"))
     subject_id: Mapped[int] = mapped_column(unique=True)
     arm: Mapped[str] = mapped_column(String(64))
-    stratum: Mapped[str] = mapped_column(String(255))
-    block_number: Mapped[int] = mapped_column()
-    sequence_in_block: Mapped[int] = mapped_column()
+    stratum: Mapped[str | None] = mapped_column(String(255))
+    block_number: Mapped[int | None] = mapped_column()
+    sequence_in_block: Mapped[int | None] = mapped_column()
     randomized_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,103 @@
+"""`edc scheduler add|list|remove|run`: scheduled syncs, stored in the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from edc import config, errors
+from edc.actions import scheduler, sync
+from edc.cli import fhir_args
+from edc.sync.ingest import TYPES
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "scheduler",
+        help="run syncs on a schedule (jobs stored in the warehouse)",
+        description=(
+            "Jobs are kept in the warehouse (APScheduler's job store), so they survive restarts "
+            "and every scheduler process sees them. Several `edc scheduler run` processes may "
+            "share one warehouse: a lease in the database keeps each job from running twice at "
+            "once. A failed run is logged, recorded, and tried again at the next interval."
+        ),
+    )
+    sub = parser.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
+
+    add = sub.add_parser("add", help="schedule a sync of one study from one source")
+    add.add_argument("--study", required=True, metavar="ID", help="the study's code")
+    add.add_argument("--source", type=Path, metavar="DIR", help="a directory of NDJSON files")
+    fhir_args.add_server_arguments(add, required=False, scope="system/*.read")
+    add.add_argument("--bulk", action="store_true", help="pull with Bulk Data $export")
+    add.add_argument("--group", metavar="ID", help="Group to export (with --bulk)")
+    add.add_argument("--types", metavar="T,T", help="resource types to pull (default: all)")
+    add.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30s, 15m, 2h, 1d")
+    add.add_argument("--id", dest="job_id", metavar="NAME", help="job id (default: derived)")
+    add.set_defaults(run=_add)
+
+    listing = sub.add_parser("list", help="show the scheduled jobs and how their last run went")
+    listing.set_defaults(run=_list)
+
+    remove = sub.add_parser("remove", help="delete a scheduled job")
+    remove.add_argument("job_id", metavar="ID", help="the job id (see `edc scheduler list`)")
+    remove.set_defaults(run=_remove)
+
+    run = sub.add_parser("run", help="run the scheduled jobs until stopped (SIGTERM, Ctrl-C)")
+    run.add_argument(
+        "--for", dest="duration", type=float, metavar="SECONDS", help="stop after this long"
+    )
+    run.set_defaults(run=_run)
+
+
+def _add(args: argparse.Namespace, settings: config.Settings) -> int:
+    if (args.source is None) == (args.fhir_url is None):
+        raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
+    every = scheduler.parse_every(args.every)
+    server = fhir_args.server_spec(args, settings) if args.fhir_url else None
+    types = tuple(t.strip() for t in args.types.split(",") if t.strip()) if args.types else TYPES
+    request = sync.SyncRequest(
+        study=args.study,
+        source_dir=args.source,
+        server=server,
+        bulk=args.bulk,
+        group=args.group,
+        types=types,
+    )
+    job_id = scheduler.add(settings, request, every, job_id=args.job_id)
+    print(f"scheduled {job_id}: sync {args.study} every {args.every}")
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: config.Settings) -> int:
+    schedules = scheduler.list_schedules(settings)
+    if not schedules:
+        print("no scheduled jobs")
+    for item in schedules:
+        source = item.arguments.get("source_dir") or item.arguments.get("fhir_url")
+        last = item.last_outcome or "never run"
+        if item.last_message:
+            last += f" ({item.last_message})"
+        running = f", running on {item.holder}" if item.holder else ""
+        when = item.next_run.isoformat(timespec="seconds") if item.next_run else "paused"
+        print(
+            f"{item.job_id}: sync {item.arguments.get('study')} from {source} every "
+            f"{scheduler.every_text(item.every)}; next {when}; last: {last}{running}"
+        )
+    return 0
+
+
+def _remove(args: argparse.Namespace, settings: config.Settings) -> int:
+    scheduler.remove(settings, args.job_id)
+    print(f"removed {args.job_id}")
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: config.Settings) -> int:
+    # APScheduler's own warnings (misfires, executor trouble) go where edc's logs go.
+    logging.getLogger("apscheduler").handlers[:] = logging.getLogger("edc").handlers
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").propagate = False
+    scheduler.run(settings, duration=args.duration)
+    return 0

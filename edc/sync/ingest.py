@@ -1,0 +1,250 @@
+"""One batch of received resources -> the warehouse, in one transaction with its cursor.
+
+In order: parse; store raw (once per version, fast path); check R4 structure of what is new;
+normalize by type (subjects before what refers to them); when a patient is enrolled, normalize
+the data of that patient stored by earlier runs; resolve "unknown subject" problems that no
+longer apply; record problems (and input that is not a resource at all); write the cursor.
+Commit. A crash anywhere before the commit leaves nothing of the batch and the cursor where it
+was, so the next run reads the batch again; a crash after it leaves nothing to redo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from edc.clock import Clock
+from edc.sync import cursors, forms, safety, subjects
+from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
+from edc.sync.scope import StudyScope
+from edc.sync.store import Problem, Stored, record_problems, store_resources
+from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions
+from edc.warehouse import audit, db
+from edc.warehouse.batch import BatchWriter
+from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
+
+# What sync pulls, in the order a batch is normalized: subjects before what refers to them.
+TYPES = (
+    "Patient",
+    "ResearchSubject",
+    "Consent",
+    "Encounter",
+    "QuestionnaireResponse",
+    "AdverseEvent",
+    "Observation",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationAdministration",
+)
+# Types whose normalization needs the subject: normalized again when their patient enrolls.
+DEPENDENT_TYPES = ("Consent", "Encounter", "QuestionnaireResponse", "AdverseEvent")
+UNREADABLE = "(unreadable)"
+_NORMALIZERS: Mapping[str, Callable[[Work, Sequence[Stored]], Any]] = {
+    "ResearchSubject": subjects.normalize_research_subjects,
+    "Consent": subjects.normalize_consents,
+    "Encounter": subjects.normalize_encounters,
+    "QuestionnaireResponse": forms.normalize_responses,
+    "AdverseEvent": safety.normalize_adverse_events,
+}
+
+
+@dataclasses.dataclass
+class TypeCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged + self.rejected
+
+
+class Ingestor:
+    """Ingests batches for one study from one source, counting what happened per type.
+
+    :param actor: who the audit trail names (the command or the scheduled job).
+    """
+
+    def __init__(
+        self,
+        maker: db.SessionMaker,
+        scope: StudyScope,
+        source: str,
+        clock: Clock,
+        *,
+        actor: str = "edc sync",
+    ) -> None:
+        self.maker = maker
+        self.scope = scope
+        self.source = source
+        self.clock = clock
+        self.actor = actor
+        self.counts: dict[str, TypeCounts] = {}
+        self._counted: set[tuple[str, str, str]] = set()
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected for c in self.counts.values())
+
+    def ingest(
+        self, batch: Sequence[Incoming], cursor: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        """Ingest one batch and save ``cursor`` (by resource type) in the same transaction."""
+        with _without_cycle_collection():
+            self._ingest(batch, cursor)
+
+    def _ingest(
+        self, batch: Sequence[Incoming], cursor: Mapping[str, Mapping[str, Any]] | None
+    ) -> None:
+        parsed: list[Parsed] = []
+        rejected: list[Rejected] = []
+        for item in batch:
+            result = parse(item)
+            if isinstance(result, Parsed):
+                parsed.append(result)
+            else:
+                rejected.append(result)
+        with db.transaction(self.maker) as session:
+            audit.bind(session, actor=self.actor, role="system", clock=self.clock)
+            writer = BatchWriter(session)
+            work = Work(session, writer, self.scope, self.source, self.clock)
+            stored = store_resources(writer, self.source, parsed, self.clock.now())
+            self._normalize(work, stored)
+            problems = [*work.problems, *(Problem(r.kind, r.message, r.field_path, rejected=r)
+                                          for r in rejected)]  # fmt: skip
+            record_problems(
+                writer,
+                study_id=self.scope.study_id,
+                source=self.source,
+                problems=problems,
+                detected_at=self.clock.now(),
+            )
+            cursors.save(
+                session=session,
+                source=self.source,
+                study_id=self.scope.study_id,
+                values=cursor or {},
+                clock=self.clock,
+            )
+        self._count(stored, work.rejected, rejected)
+
+    def save_cursor(self, cursor: Mapping[str, Mapping[str, Any]]) -> None:
+        """Write cursors alone (a pull that found nothing new still moves on)."""
+        self.ingest([], cursor)
+
+    def _normalize(self, work: Work, stored: list[Stored]) -> None:
+        fresh = [s for s in stored if s.state != "unchanged"]
+        for item in fresh:
+            for path, message in r4_problems(item.parsed, self.scope.questionnaire_urls):
+                work.problem(item, "invalid_resource", message, path)
+        by_type: dict[str, list[Stored]] = {}
+        for item in stored:
+            if item.raw_id not in work.rejected:
+                by_type.setdefault(item.parsed.resource_type, []).append(item)
+        enrolled: list[str] = []
+        for resource_type in (*TYPES, *sorted(set(by_type) - set(TYPES))):
+            normalize = _NORMALIZERS.get(resource_type)
+            if normalize is not None and resource_type in by_type:
+                found = normalize(work, by_type[resource_type])
+                if resource_type == "ResearchSubject":
+                    enrolled = list(found)
+        again = _stored_for_patients(work, enrolled) if enrolled else []
+        for resource_type in DEPENDENT_TYPES:
+            items = [s for s in again if s.parsed.resource_type == resource_type]
+            if items:
+                _NORMALIZERS[resource_type](work, items)
+        _resolve_unknown_subjects(work, [s.raw_id for s in (*stored, *again)])
+
+    def _count(
+        self, stored: Iterable[Stored], rejected_ids: set[int], unreadable: Iterable[Rejected]
+    ) -> None:
+        for item in stored:
+            key = (item.parsed.resource_type, item.parsed.logical_id, item.parsed.version_key)
+            counts = self.counts.setdefault(item.parsed.resource_type, TypeCounts())
+            if item.raw_id in rejected_ids and item.state != "unchanged":
+                counts.rejected += 1
+            elif key in self._counted:
+                continue  # seen again within this run (overlapping pages): counted once
+            elif item.raw_id in rejected_ids:
+                counts.rejected += 1
+            else:
+                setattr(counts, item.state, getattr(counts, item.state) + 1)
+            self._counted.add(key)
+        for bad in unreadable:
+            self.counts.setdefault(bad.resource_type or UNREADABLE, TypeCounts()).rejected += 1
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Suspend the cyclic garbage collector for one batch.
+
+    A batch allocates a few hundred thousand short-lived objects (parsed JSON, rows) with no
+    reference cycles: reference counting frees them all. The cyclic collector would instead scan
+    them again and again as they pile up; measured on 10,000 responses it took a tenth of the
+    whole ingest time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _stored_for_patients(work: Work, patient_ids: Sequence[str]) -> list[Stored]:
+    """What earlier runs stored for these patients, of the types that need the subject."""
+    rows = work.session.execute(
+        select(
+            RawResourceRow.id,
+            RawResourceRow.json_text,
+            RawResourceRow.sha256,
+            RawResourceRow.resource_type,
+            RawResourceRow.logical_id,
+            RawResourceRow.version_id,
+            RawResourceRow.last_updated,
+            RawResourceRow.patient_id,
+        ).where(
+            RawResourceRow.source == work.source,
+            RawResourceRow.patient_id.in_(list(patient_ids)),
+            RawResourceRow.resource_type.in_(DEPENDENT_TYPES),
+        )
+    ).all()
+    reported = work.already_reported(int(row.id) for row in rows)
+    found = []
+    for row in rows:
+        if int(row.id) in reported:
+            continue
+        parsed = Parsed(
+            orjson.loads(row.json_text), row.json_text, row.sha256,
+            row.resource_type, str(row.logical_id), row.version_id, row.last_updated,
+            f"stored #{row.id}", row.patient_id,
+        )  # fmt: skip
+        found.append(Stored(parsed, int(row.id), "unchanged"))
+    return latest_versions(found)
+
+
+def _resolve_unknown_subjects(work: Work, raw_ids: Sequence[int]) -> None:
+    settled = sorted(set(raw_ids) - work.rejected)
+    if not settled:
+        return
+    problems = work.session.scalars(
+        select(DataProblemRow).where(
+            DataProblemRow.study_id == work.scope.study_id,
+            DataProblemRow.kind == UNKNOWN_SUBJECT,
+            DataProblemRow.status == "open",
+            DataProblemRow.raw_resource_id.in_(settled),
+        )
+    ).all()
+    if problems:
+        with audit.reason(work.session, "the patient has been enrolled since"):
+            for problem in problems:
+                problem.status = "resolved"

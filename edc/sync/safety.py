@@ -1,0 +1,225 @@
+"""AdverseEvent -> adverse_event (mapping guide §6: AE Clinical Research R4 backport, or core).
+
+* term: ``event.coding`` with MedDRA (or our CTCAE CodeSystem) whose code is a CTCAE term of
+  the study's version;
+* grade: the ``ae-grade`` extension (NCIt C41338..C41337, C48275 = grade 5);
+* serious: ``seriousness`` (``serious`` / ``non-serious``);
+* relatedness: the backport's ``suspect-entity`` causality, or core ``suspectEntity``
+  causality assessment (R4 causality codes or NCIt), onto the CTCAE attribution scale;
+* onset ``date``, resolution ``resolve-date``, outcome (R4 code, or NCIt mapped to it; none
+  given means ``unknown``), reported ``recordedDate``.
+
+An event belongs to the study when it names one of the study's ResearchStudies, or names none
+and its patient is a subject. Anything missing or unknown is a problem: the event stays raw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+
+from edc.sync.incoming import date, date_time, reference_id
+from edc.sync.store import Stored
+from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, newer, update_reason
+from edc.warehouse import audit
+from edc.warehouse.tables.fhir import RawResourceRow
+from edc.warehouse.tables.safety import AdverseEventRow
+from edc.warehouse.tables.subjects import SubjectRow
+
+BACKPORT = "http://hl7.org/fhir/uv/ae-research-backport-ig/StructureDefinition"
+NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+R4_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+GRADES = {"C41338": 1, "C41339": 2, "C41340": 3, "C41337": 4, "C48275": 5}
+# NCIt relatedness (backport value set, plus C53259 Probably Related) and R4 causality-assess
+# codes onto the CTCAE attribution scale. "Related"/"Certain" is the top of both: definite.
+ATTRIBUTION = {
+    "C53256": "unrelated",
+    "C53257": "unlikely",
+    "C53258": "possible",
+    "C53259": "probable",
+    "C53260": "definite",
+    "Unlikely": "unlikely",
+    "Possible": "possible",
+    "Probably-Likely": "probable",
+    "Certain": "definite",
+}
+OUTCOMES = {
+    "C49498": "resolved",
+    "C49496": "recovering",
+    "C49494": "ongoing",
+    "C49495": "resolvedWithSequelae",
+    "C48275": "fatal",
+}
+R4_OUTCOMES = frozenset({*OUTCOMES.values(), "unknown"})
+
+
+def normalize_adverse_events(work: Work, items: Sequence[Stored]) -> None:
+    """Record the study's adverse events among ``items``."""
+    scope = work.scope
+    latest = latest_versions(items)
+    work.load_subjects(s.parsed.patient_id for s in latest if s.parsed.patient_id)
+    existing = _existing(work, latest)
+    reported = work.already_reported(s.raw_id for s in latest if s.state == "unchanged")
+    for stored in latest:
+        if stored.raw_id in existing or stored.raw_id in reported:
+            continue
+        resource = stored.parsed.resource
+        studies = [reference_id(ref, "ResearchStudy") for ref in resource.get("study") or ()]
+        ours = any(ref in scope.research_studies for ref in studies)
+        patient_id = stored.parsed.patient_id
+        subject_id = work.subject_of(patient_id) if patient_id else None
+        if subject_id is None:
+            if ours:
+                message = f"Patient/{patient_id} is not an enrolled subject of {scope.code} here"
+                work.problem(stored, UNKNOWN_SUBJECT, message, "AdverseEvent.subject")
+            continue
+        if studies and not ours:
+            continue  # the subject's event in another study
+        fields = _fields(work, stored)
+        if fields is None:
+            continue
+        fields.update(subject_id=subject_id, raw_resource_id=stored.raw_id)
+        earlier = [
+            existing_id for raw_id, _ in stored.previous if (existing_id := existing.get(raw_id))
+        ]
+        work.guarded(stored, partial(_apply, work, stored, earlier, fields))
+
+
+def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
+    resource = stored.parsed.resource
+    wrong: list[tuple[str, str]] = []
+    term = _term(work, resource.get("event"))
+    if term is None:
+        wrong.append(("AdverseEvent.event", "no MedDRA code of a CTCAE term of the study"))
+    grade = _grade(resource.get("extension"))
+    if grade is None:
+        wrong.append(("AdverseEvent.extension", "no CTCAE grade (ae-grade extension)"))
+    serious = _codes(resource.get("seriousness"))
+    if not {"serious", "non-serious"} & serious:
+        wrong.append(("AdverseEvent.seriousness", "missing or not serious/non-serious"))
+    attribution = _attribution(resource)
+    if attribution is None:
+        wrong.append(("AdverseEvent.suspectEntity", "no relatedness (causality assessment)"))
+    onset = date(resource.get("date"))
+    if onset is None:
+        wrong.append(("AdverseEvent.date", "no onset date"))
+    resolved = _resolved(resource.get("extension"))
+    if resolved is not None and onset is not None and resolved < onset:
+        wrong.append(("AdverseEvent.extension", f"resolved {resolved} before onset {onset}"))
+    for path, message in wrong:
+        work.problem(stored, "invalid_adverse_event", message, path)
+    if wrong or term is None:
+        return None
+    return {
+        "ctcae_term": term[1],
+        "meddra_llt_code": term[0],
+        "grade": grade,
+        "serious": "serious" in serious,
+        "attribution": attribution,
+        "onset_date": onset,
+        "resolution_date": resolved,
+        "outcome": _outcome(resource.get("outcome")),
+        "reported_at": date_time(resource.get("recordedDate")),
+    }
+
+
+def _apply(work: Work, stored: Stored, earlier: list[int], fields: dict[str, Any]) -> None:
+    session = work.session
+    if not earlier:
+        session.add(AdverseEventRow(**fields))
+        return
+    row = session.get_one(AdverseEventRow, earlier[0])
+    shown = session.get(RawResourceRow, row.raw_resource_id) if row.raw_resource_id else None
+    if shown is not None and not newer(stored.parsed.version_id, shown.version_id):
+        return  # an older version delivered late: the newer one stays
+    with audit.reason(session, update_reason(stored)):
+        for name, value in fields.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+
+
+def _existing(work: Work, items: Sequence[Stored]) -> dict[int, int]:
+    """raw_resource_id -> adverse_event id, for every stored version of these events."""
+    wanted = sorted({s.raw_id for s in items} | {r for s in items for r, _ in s.previous})
+    found: dict[int, int] = {}
+    for start in range(0, len(wanted), 2_000):
+        rows = work.session.execute(
+            select(AdverseEventRow.raw_resource_id, AdverseEventRow.id)
+            .join(SubjectRow, SubjectRow.id == AdverseEventRow.subject_id)
+            .where(
+                SubjectRow.study_id == work.scope.study_id,
+                AdverseEventRow.raw_resource_id.in_(wanted[start : start + 2_000]),
+            )
+        )
+        found.update({int(raw): int(event) for raw, event in rows if raw is not None})
+    return found
+
+
+def _term(work: Work, event: Any) -> tuple[str, str] | None:
+    codings = event.get("coding", ()) if isinstance(event, dict) else ()
+    for coding in codings:
+        if isinstance(coding, dict) and coding.get("system") in work.scope.ctcae_systems:
+            code = str(coding.get("code"))
+            if code in work.scope.ctcae:
+                return code, work.scope.ctcae[code]
+    return None
+
+
+def _codes(concept: Any) -> set[str]:
+    codings = concept.get("coding", ()) if isinstance(concept, dict) else ()
+    return {str(c.get("code")) for c in codings if isinstance(c, dict)}
+
+
+def _extensions(extensions: Any, name: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in extensions or ()
+        if isinstance(e, dict) and str(e.get("url", "")).endswith(f"/{name}")
+    ]
+
+
+def _grade(extensions: Any) -> int | None:
+    for extension in _extensions(extensions, "ae-grade"):
+        for code in _codes(extension.get("valueCodeableConcept")):
+            if code in GRADES:
+                return GRADES[code]
+    return None
+
+
+def _resolved(extensions: Any) -> dt.date | None:
+    for extension in _extensions(extensions, "resolve-date"):
+        return date(extension.get("valueDateTime") or extension.get("valueDate"))
+    return None
+
+
+def _attribution(resource: dict[str, Any]) -> str | None:
+    found: list[str] = []
+    for entity in _extensions(resource.get("extension"), "suspect-entity"):
+        for causality in _extensions(entity.get("extension"), "causality") or [
+            e for e in entity.get("extension", ()) if e.get("url") == "causality"
+        ]:
+            for part in causality.get("extension", ()):
+                if part.get("url") == "entityRelatedness":
+                    found += _codes(part.get("valueCodeableConcept"))
+    for entity in resource.get("suspectEntity") or ():
+        for causality in entity.get("causality", ()) if isinstance(entity, dict) else ():
+            found += _codes(causality.get("assessment"))
+    for code in found:
+        if code in ATTRIBUTION:
+            return ATTRIBUTION[code]
+    return None
+
+
+def _outcome(concept: Any) -> str:
+    codings = concept.get("coding", ()) if isinstance(concept, dict) else ()
+    for coding in codings:
+        if coding.get("system") == R4_OUTCOME and coding.get("code") in R4_OUTCOMES:
+            return str(coding["code"])
+    for coding in codings:
+        if coding.get("code") in OUTCOMES:
+            return OUTCOMES[str(coding["code"])]
+    return "unknown"

@@ -1,0 +1,289 @@
+"""ResearchSubject -> subject, patient link, allocation; Consent -> consent; Encounter -> visit.
+
+Mapping guide §7.1 and §7.3: a ResearchSubject of the study names its site through the
+site-level ResearchStudy, its Subject ID in ``identifier`` (our ``sid/subject/<study>`` system
+first) and the hospital Patient in ``individual``; the Patient id is kept in ``patient_link``
+only. ``assignedArm`` becomes an allocation without list position (randomized outside edc);
+a later change of arm is reported, never applied. A research Consent of an enrolled patient
+becomes a consent row (form version from ``policy.uri``). An Encounter that instantiates a visit
+PlanDefinition of the study becomes the actual visit (unscheduled visits are numbered UNS,
+UNS.2, ...). Volumes are small: these go through the ORM and its audit hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func, select
+
+from edc.sync.incoming import date, date_time, reference_id
+from edc.sync.store import Stored
+from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, update_reason
+from edc.warehouse import audit, codes
+from edc.warehouse.tables.crf import VisitRow
+from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
+
+INSTANTIATES = "http://hl7.org/fhir/StructureDefinition/workflow-instantiatesCanonical"
+RESEARCH_SCOPE = ("http://terminology.hl7.org/CodeSystem/consentscope", "research")
+NOT_A_VISIT = frozenset({"planned", "cancelled", "entered-in-error"})
+
+
+def normalize_research_subjects(work: Work, items: Sequence[Stored]) -> list[str]:
+    """Enroll or update the study's subjects; returns the patients enrolled in this batch."""
+    enrolled = []
+    for stored in latest_versions(items):
+        resource = stored.parsed.resource
+        study_ref = reference_id(resource.get("study"), "ResearchStudy")
+        if study_ref is None or study_ref not in work.scope.research_studies:
+            continue  # another study's subject
+        fields = _subject_fields(work, stored, work.scope.research_studies[study_ref])
+        if fields is None:
+            continue
+        if work.guarded(stored, partial(_apply_subject, work, stored, fields)):
+            if fields["new_link"]:
+                enrolled.append(fields["patient_id"])
+    return enrolled
+
+
+def _subject_fields(work: Work, stored: Stored, site_code: str | None) -> dict[str, Any] | None:
+    resource, scope = stored.parsed.resource, work.scope
+    patient_id = reference_id(resource.get("individual"), "Patient")
+    code = _subject_code(resource.get("identifier"), scope.subject_systems)
+    status = resource.get("status")
+    arm = resource.get("assignedArm")
+    wrong = []
+    if patient_id is None:
+        wrong.append(("ResearchSubject.individual", "must reference a Patient"))
+    if code is None:
+        wrong.append(("ResearchSubject.identifier", "no Subject ID"))
+    if status not in codes.SUBJECT_STATUSES:
+        wrong.append(("ResearchSubject.status", f"{status!r} is not an R4 status"))
+    if site_code is None or site_code not in scope.sites:
+        wrong.append(("ResearchSubject.study", "must name the site-level ResearchStudy"))
+    if arm is not None and arm not in scope.arms:
+        wrong.append(("ResearchSubject.assignedArm", f"{arm!r} is not an arm of the study"))
+    for path, message in wrong:
+        work.problem(stored, "invalid_subject", message, path)
+    if wrong or site_code is None or patient_id is None:
+        return None
+    linked = work.subject_of(patient_id)
+    period = resource.get("period")
+    start = period.get("start") if isinstance(period, dict) else None
+    return {
+        "patient_id": patient_id,
+        "code": code,
+        "status": status,
+        "site_id": scope.sites[site_code],
+        "arm": arm,
+        "randomized_at": date_time(start) or stored.parsed.last_updated or work.clock.now(),
+        "new_link": linked is None,
+    }
+
+
+def _subject_code(identifiers: Any, systems: frozenset[str]) -> str | None:
+    if isinstance(identifiers, dict):
+        identifiers = [identifiers]
+    values = [
+        i for i in identifiers or () if isinstance(i, dict) and isinstance(i.get("value"), str)
+    ]
+    ours = [str(i["value"]) for i in values if i.get("system") in systems]
+    found = ours or [str(i["value"]) for i in values]
+    return found[0] if found else None
+
+
+def _apply_subject(work: Work, stored: Stored, fields: dict[str, Any]) -> None:
+    session, study_id = work.session, work.scope.study_id
+    reason = update_reason(stored)
+    subject = session.scalars(
+        select(SubjectRow).where(
+            SubjectRow.study_id == study_id, SubjectRow.subject_code == fields["code"]
+        )
+    ).one_or_none()
+    if subject is None:
+        subject = SubjectRow(
+            study_id=study_id,
+            site_id=fields["site_id"],
+            subject_code=fields["code"],
+            status=fields["status"],
+        )
+        session.add(subject)
+        session.flush()
+    elif subject.status != fields["status"]:
+        with audit.reason(session, reason):
+            subject.status = fields["status"]
+    link = session.scalars(
+        select(PatientLinkRow).where(
+            PatientLinkRow.study_id == study_id,
+            PatientLinkRow.source == work.source,
+            PatientLinkRow.patient_id == fields["patient_id"],
+        )
+    ).one_or_none()
+    if link is None:
+        session.add(
+            PatientLinkRow(
+                study_id=study_id,
+                source=work.source,
+                patient_id=fields["patient_id"],
+                subject_id=subject.id,
+            )
+        )
+    elif link.subject_id != subject.id:
+        with audit.reason(session, f"enrolled as subject {fields['code']}"):
+            link.subject_id = subject.id
+    session.flush()
+    work.linked(fields["patient_id"], subject.id)
+    if fields["arm"] is not None:
+        _allocate(work, stored, subject, fields)
+
+
+def _allocate(work: Work, stored: Stored, subject: SubjectRow, fields: dict[str, Any]) -> None:
+    session = work.session
+    allocation = session.scalars(
+        select(AllocationRow).where(AllocationRow.subject_id == subject.id)
+    ).one_or_none()
+    if allocation is None:
+        session.add(
+            AllocationRow(
+                study_id=work.scope.study_id,
+                subject_id=subject.id,
+                arm=fields["arm"],
+                randomized_at=fields["randomized_at"],
+            )
+        )
+    elif allocation.arm != fields["arm"]:
+        work.problem(
+            stored,
+            "arm_changed",
+            f"assignedArm changed at source from {allocation.arm!r} to {fields['arm']!r}; "
+            "the allocation was kept",
+            "ResearchSubject.assignedArm",
+            rejected=False,
+        )
+
+
+def normalize_consents(work: Work, items: Sequence[Stored]) -> None:
+    """Record research consents of enrolled subjects (others stay raw)."""
+    candidates = [s for s in latest_versions(items) if _is_research(s.parsed.resource)]
+    work.load_subjects(s.parsed.patient_id for s in candidates if s.parsed.patient_id)
+    for stored in candidates:
+        resource = stored.parsed.resource
+        subject_id = work.subject_of(stored.parsed.patient_id) if stored.parsed.patient_id else None
+        if subject_id is None or resource.get("status") not in ("active", "inactive"):
+            continue  # not (yet) a subject of this study, or never signed
+        signed = date_time(resource.get("dateTime"))
+        version = _form_version(resource)
+        if signed is None or version is None:
+            if signed is None:
+                work.problem(stored, "invalid_consent", "no signature time", "Consent.dateTime")
+            if version is None:
+                work.problem(stored, "invalid_consent", "no consent form version (policy.uri)",
+                             "Consent.policy")  # fmt: skip
+            continue
+        work.guarded(stored, partial(_apply_consent, work, stored, subject_id, signed, version))
+
+
+def _apply_consent(work: Work, stored: Stored, subject_id: int, signed: Any, version: str) -> None:
+    session = work.session
+    reference = stored.parsed.reference
+    row = session.scalars(
+        select(ConsentRow).where(
+            ConsentRow.subject_id == subject_id, ConsentRow.fhir_reference == reference
+        )
+    ).one_or_none()
+    if row is None:
+        session.add(
+            ConsentRow(
+                subject_id=subject_id,
+                form_version=version,
+                signed_at=signed,
+                fhir_reference=reference,
+            )
+        )
+    elif (row.form_version, row.signed_at) != (version, signed):
+        with audit.reason(session, update_reason(stored)):
+            row.form_version, row.signed_at = version, signed
+
+
+def _is_research(resource: dict[str, Any]) -> bool:
+    scope = resource.get("scope")
+    codings = scope.get("coding", ()) if isinstance(scope, dict) else ()
+    return any((c.get("system"), c.get("code")) == RESEARCH_SCOPE for c in codings)
+
+
+def _form_version(resource: dict[str, Any]) -> str | None:
+    for policy in resource.get("policy") or ():
+        uri = policy.get("uri") if isinstance(policy, dict) else None
+        if isinstance(uri, str) and uri.strip("/"):
+            return uri.rstrip("/").rsplit("/", 1)[-1][:64]
+    return None
+
+
+def normalize_encounters(work: Work, items: Sequence[Stored]) -> None:
+    """Record the actual visits: Encounters that instantiate a visit of the study."""
+    visits = []
+    for stored in latest_versions(items):
+        url = _instantiates(stored.parsed.resource)
+        if url is not None and url in work.scope.visits:
+            visits.append((stored, *work.scope.visits[url]))
+    work.load_subjects(s.parsed.patient_id for s, _, _ in visits if s.parsed.patient_id)
+    for stored, visit_id, unscheduled in visits:
+        resource = stored.parsed.resource
+        patient_id = stored.parsed.patient_id
+        subject_id = work.subject_of(patient_id) if patient_id else None
+        if subject_id is None:
+            message = f"Patient/{patient_id} is not an enrolled subject of {work.scope.code} here"
+            work.problem(stored, UNKNOWN_SUBJECT, message, "Encounter.subject")
+            continue
+        if resource.get("status") in NOT_A_VISIT:
+            continue
+        period = resource.get("period")
+        day = date(period.get("start")) if isinstance(period, dict) else None
+        if day is None:
+            work.problem(stored, "invalid_visit", "no start date", "Encounter.period.start")
+            continue
+        visit = partial(_apply_visit, work, stored, subject_id, visit_id, unscheduled, day)
+        work.guarded(stored, visit)
+
+
+def _instantiates(resource: dict[str, Any]) -> str | None:
+    for extension in resource.get("extension") or ():
+        if isinstance(extension, dict) and extension.get("url") == INSTANTIATES:
+            value = extension.get("valueCanonical")
+            if isinstance(value, str):
+                return value.split("|", 1)[0]
+    return None
+
+
+def _apply_visit(
+    work: Work, stored: Stored, subject_id: int, visit_id: str, unscheduled: bool, day: Any
+) -> None:
+    session = work.session
+    reference = stored.parsed.reference
+    row = session.scalars(
+        select(VisitRow).where(
+            VisitRow.subject_id == subject_id, VisitRow.encounter_reference == reference
+        )
+    ).one_or_none()
+    if row is not None:
+        if row.visit_date != day:
+            with audit.reason(session, update_reason(stored)):
+                row.visit_date = day
+        return
+    taken = session.scalar(
+        select(func.count()).where(
+            VisitRow.subject_id == subject_id,
+            (VisitRow.visit_id == visit_id) | VisitRow.visit_id.like(f"{visit_id}.%"),
+        )
+    )
+    if taken and not unscheduled:
+        work.problem(stored, "duplicate_visit", f"a second Encounter for visit {visit_id}",
+                     "Encounter.extension")  # fmt: skip
+        return
+    numbered = visit_id if not taken else f"{visit_id}.{int(taken) + 1}"
+    session.add(
+        VisitRow(
+            subject_id=subject_id, visit_id=numbered, visit_date=day, encounter_reference=reference
+        )
+    )
