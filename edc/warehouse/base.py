@@ -64,5 +64,8 @@ def check_in(column: str, values: tuple[str, ...], *, name: str | None = None) -
     for value in values:
         if "'" in value:
             raise ValueError(f"code {value!r} cannot appear in a CHECK constraint")
-    allowed = ", ".join(f"'{value}'" for value in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=name or column)
+    # Written as an OR chain, not ``IN (...)``: SQLite evaluates a constant IN list in a CHECK
+    # by building a temporary table per row, which made inserts into item_value ~3x slower;
+    # the OR chain is as cheap as no check and means the same on every backend.
+    allowed = " OR ".join(f"{column} = '{value}'" for value in values)
+    return CheckConstraint(f"({allowed})", name=name or column)

@@ -5,11 +5,6 @@
 * ``allocation`` rows read from a site's ResearchSubject.assignedArm have no list position.
 * ``raw_resource.patient_id`` names the Patient a received resource belongs to.
 * ``job_lease`` and ``job_run`` keep scheduled jobs from overlapping and log their runs.
-* ``audit_event.hash`` is no longer UNIQUE. It never carried a guarantee: the chain cannot fork
-  because ``seq`` is the primary key and ``prev_hash`` stays unique, and a row's hash is
-  recomputed from its content by ``edc audit verify``. Its index was a third of the cost of
-  writing an audit row, and sync writes one per item value (bench_ingest: 1,400 -> 1,800
-  responses/s on SQLite).
 
 Revision ID: 5c1e0a7d9b42
 Revises: bf824a4873cf
@@ -33,18 +28,6 @@ depends_on: str | Sequence[str] | None = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # SQLite rebuilds a table to alter it: keep AUTOINCREMENT (ids are named in the audit trail).
 REBUILD = {"sqlite_autoincrement": True}
-# SQLite rebuilds audit_event to drop a constraint, and its append-only triggers go with the old
-# table: they are made again, as the first migration wrote them.
-SQLITE_AUDIT_TRIGGERS = [
-    """
-    CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE refused'); END
-    """,
-    """
-    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
-    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END
-    """,
-]
 LIST_POSITION_COMPLETE = (
     "(stratum IS NULL AND block_number IS NULL AND sequence_in_block IS NULL)"
     " OR (stratum IS NOT NULL AND block_number IS NOT NULL AND sequence_in_block IS NOT NULL)"
@@ -52,7 +35,6 @@ LIST_POSITION_COMPLETE = (
 
 
 def upgrade() -> None:
-    _audit_hash_unique(False)
     op.create_table(
         "job_lease",
         sa.Column("job_id", sa.String(length=191), autoincrement=False, nullable=False),
@@ -71,7 +53,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "outcome IN ('running', 'ok', 'failed', 'skipped')", name=op.f("ck_job_run_outcome")
+            "(outcome = 'running' OR outcome = 'ok' OR outcome = 'failed' OR outcome = 'skipped')",
+            name=op.f("ck_job_run_outcome"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_run")),
         sqlite_autoincrement=True,
@@ -113,7 +96,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _audit_hash_unique(True)
     # Problems about input that was never a resource, and allocations without a list position,
     # cannot be expressed in the older schema.
     op.execute("DELETE FROM data_problem WHERE raw_resource_id IS NULL")
@@ -142,20 +124,3 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_job_run_job_id_started_at"), table_name="job_run")
     op.drop_table("job_run")
     op.drop_table("job_lease")
-
-
-def _audit_hash_unique(unique: bool) -> None:
-    name = op.f("uq_audit_event_hash")
-    if op.get_bind().dialect.name != "sqlite":
-        if unique:
-            op.create_unique_constraint(name, "audit_event", ["hash"])
-        else:
-            op.drop_constraint(name, "audit_event", type_="unique")
-        return
-    with op.batch_alter_table("audit_event", recreate="always") as batch_op:
-        if unique:
-            batch_op.create_unique_constraint(name, ["hash"])
-        else:
-            batch_op.drop_constraint(name, type_="unique")
-    for statement in SQLITE_AUDIT_TRIGGERS:
-        op.execute(statement)

@@ -1,7 +1,9 @@
 """create the warehouse
 
 Every table of the first schema, and the triggers that make audit_event append-only in the
-database itself: UPDATE and DELETE (and TRUNCATE on PostgreSQL) are refused whoever asks.
+database itself: UPDATE and DELETE (and TRUNCATE on PostgreSQL) are refused whoever asks, and
+an INSERT must link to the row before it (prev_hash = hash of row seq - 1, the genesis hash of
+64 zeros for row 1), so the hash chain can neither fork nor skip a row.
 
 Revision ID: bf824a4873cf
 Revises:
@@ -17,6 +19,7 @@ from alembic import op
 
 # The trigger SQL is written out here rather than imported: a migration must keep doing what it
 # did when it was written, whatever later code says.
+GENESIS = "0" * 64  # prev_hash of the first audit row
 SQLITE_TRIGGERS = [
     """
     CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
@@ -25,6 +28,13 @@ SQLITE_TRIGGERS = [
     """
     CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
     BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END
+    """,
+    f"""
+    CREATE TRIGGER audit_event_chain_link BEFORE INSERT ON audit_event
+    WHEN NEW.prev_hash IS NOT COALESCE(
+        (SELECT hash FROM audit_event WHERE seq = NEW.seq - 1),
+        CASE WHEN NEW.seq = 1 THEN '{GENESIS}' END)
+    BEGIN SELECT RAISE(ABORT, 'audit_event chain broken: prev_hash is not the hash of row seq - 1'); END
     """,
 ]
 POSTGRESQL_TRIGGERS = [
@@ -44,16 +54,36 @@ POSTGRESQL_TRIGGERS = [
     CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
     FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()
     """,
+    f"""
+    CREATE FUNCTION audit_event_chain_link() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.prev_hash IS DISTINCT FROM COALESCE(
+            (SELECT hash FROM audit_event WHERE seq = NEW.seq - 1),
+            CASE WHEN NEW.seq = 1 THEN '{GENESIS}' END) THEN
+            RAISE EXCEPTION 'audit_event chain broken at seq %: prev_hash is not the hash of row %',
+                NEW.seq, NEW.seq - 1 USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER audit_event_chain_link BEFORE INSERT ON audit_event
+    FOR EACH ROW EXECUTE FUNCTION audit_event_chain_link()
+    """,
 ]
 DROP_TRIGGERS = {
     "sqlite": [
         "DROP TRIGGER audit_event_no_update",
         "DROP TRIGGER audit_event_no_delete",
+        "DROP TRIGGER audit_event_chain_link",
     ],
     "postgresql": [
         "DROP TRIGGER audit_event_no_truncate ON audit_event",
         "DROP TRIGGER audit_event_no_update_delete ON audit_event",
         "DROP FUNCTION audit_event_append_only()",
+        "DROP TRIGGER audit_event_chain_link ON audit_event",
+        "DROP FUNCTION audit_event_chain_link()",
     ],
 }
 
@@ -86,10 +116,11 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
-            "action IN ('insert', 'update', 'delete')", name=op.f("ck_audit_event_action")
+            "(action = 'insert' OR action = 'update' OR action = 'delete')",
+            name=op.f("ck_audit_event_action"),
         ),
         sa.CheckConstraint(
-            "role IN ('site_staff', 'investigator', 'monitor', 'data_manager', 'statistician', 'admin', 'system')",
+            "(role = 'site_staff' OR role = 'investigator' OR role = 'monitor' OR role = 'data_manager' OR role = 'statistician' OR role = 'admin' OR role = 'system')",
             name=op.f("ck_audit_event_role"),
         ),
         sa.CheckConstraint(
@@ -97,8 +128,6 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("seq >= 1", name=op.f("ck_audit_event_seq_positive")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_event")),
-        sa.UniqueConstraint("hash", name=op.f("uq_audit_event_hash")),
-        sa.UniqueConstraint("prev_hash", name=op.f("uq_audit_event_prev_hash")),
     )
     op.create_index(
         op.f("ix_audit_event_table_name_record_id"),
@@ -125,7 +154,7 @@ def upgrade() -> None:
             name=op.f("ck_raw_resource_received_has_logical_id"),
         ),
         sa.CheckConstraint(
-            "direction IN ('received', 'sent')", name=op.f("ck_raw_resource_direction")
+            "(direction = 'received' OR direction = 'sent')", name=op.f("ck_raw_resource_direction")
         ),
         sa.CheckConstraint("length(sha256) = 64", name=op.f("ck_raw_resource_sha256_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_resource")),
@@ -179,7 +208,9 @@ def upgrade() -> None:
         sa.Column("field_path", sa.Text(), nullable=True),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.CheckConstraint("status IN ('open', 'resolved')", name=op.f("ck_data_problem_status")),
+        sa.CheckConstraint(
+            "(status = 'open' OR status = 'resolved')", name=op.f("ck_data_problem_status")
+        ),
         sa.ForeignKeyConstraint(
             ["raw_resource_id"],
             ["raw_resource.id"],
@@ -281,7 +312,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.CheckConstraint(
-            "role IN ('site_staff', 'investigator', 'monitor', 'data_manager', 'statistician', 'admin')",
+            "(role = 'site_staff' OR role = 'investigator' OR role = 'monitor' OR role = 'data_manager' OR role = 'statistician' OR role = 'admin')",
             name=op.f("ck_role_assignment_role"),
         ),
         sa.CheckConstraint(
@@ -318,7 +349,7 @@ def upgrade() -> None:
         sa.Column("subject_code", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.CheckConstraint(
-            "status IN ('candidate', 'eligible', 'follow-up', 'ineligible', 'not-registered', 'off-study', 'on-study', 'on-study-intervention', 'on-study-observation', 'pending-on-study', 'potential-candidate', 'screening', 'withdrawn')",
+            "(status = 'candidate' OR status = 'eligible' OR status = 'follow-up' OR status = 'ineligible' OR status = 'not-registered' OR status = 'off-study' OR status = 'on-study' OR status = 'on-study-intervention' OR status = 'on-study-observation' OR status = 'pending-on-study' OR status = 'potential-candidate' OR status = 'screening' OR status = 'withdrawn')",
             name=op.f("ck_subject_status"),
         ),
         sa.ForeignKeyConstraint(
@@ -352,11 +383,11 @@ def upgrade() -> None:
             "raw_resource_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.CheckConstraint(
-            "attribution IN ('unrelated', 'unlikely', 'possible', 'probable', 'definite')",
+            "(attribution = 'unrelated' OR attribution = 'unlikely' OR attribution = 'possible' OR attribution = 'probable' OR attribution = 'definite')",
             name=op.f("ck_adverse_event_attribution"),
         ),
         sa.CheckConstraint(
-            "outcome IN ('resolved', 'recovering', 'ongoing', 'resolvedWithSequelae', 'fatal', 'unknown')",
+            "(outcome = 'resolved' OR outcome = 'recovering' OR outcome = 'ongoing' OR outcome = 'resolvedWithSequelae' OR outcome = 'fatal' OR outcome = 'unknown')",
             name=op.f("ck_adverse_event_outcome"),
         ),
         sa.CheckConstraint("grade BETWEEN 1 AND 5", name=op.f("ck_adverse_event_grade_1_to_5")),
@@ -437,12 +468,15 @@ def upgrade() -> None:
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('visit_out_of_window', 'missed_visit', 'visit_out_of_order', 'ineligible_enrolled', 'late_sae_report', 'missing_data', 'other')",
+            "(kind = 'visit_out_of_window' OR kind = 'missed_visit' OR kind = 'visit_out_of_order' OR kind = 'ineligible_enrolled' OR kind = 'late_sae_report' OR kind = 'missing_data' OR kind = 'other')",
             name=op.f("ck_deviation_kind"),
         ),
-        sa.CheckConstraint("severity IN ('minor', 'major')", name=op.f("ck_deviation_severity")),
         sa.CheckConstraint(
-            "status IN ('open', 'acknowledged', 'closed')", name=op.f("ck_deviation_status")
+            "(severity = 'minor' OR severity = 'major')", name=op.f("ck_deviation_severity")
+        ),
+        sa.CheckConstraint(
+            "(status = 'open' OR status = 'acknowledged' OR status = 'closed')",
+            name=op.f("ck_deviation_status"),
         ),
         sa.ForeignKeyConstraint(
             ["study_id", "site_id"],
@@ -476,7 +510,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("authored", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('in-progress', 'completed', 'amended', 'entered-in-error', 'stopped')",
+            "(status = 'in-progress' OR status = 'completed' OR status = 'amended' OR status = 'entered-in-error' OR status = 'stopped')",
             name=op.f("ck_form_response_status"),
         ),
         sa.ForeignKeyConstraint(
@@ -501,7 +535,8 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "state IN ('open', 'frozen', 'locked', 'unlocked')", name=op.f("ck_lock_event_state")
+            "(state = 'open' OR state = 'frozen' OR state = 'locked' OR state = 'unlocked')",
+            name=op.f("ck_lock_event_state"),
         ),
         sa.ForeignKeyConstraint(
             ["study_id"], ["study.id"], name=op.f("fk_lock_event_study_id_study")
@@ -587,9 +622,11 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint("origin IN ('manual', 'edit_check')", name=op.f("ck_data_query_origin")),
         sa.CheckConstraint(
-            "status IN ('open', 'answered', 'closed', 'cancelled')",
+            "(origin = 'manual' OR origin = 'edit_check')", name=op.f("ck_data_query_origin")
+        ),
+        sa.CheckConstraint(
+            "(status = 'open' OR status = 'answered' OR status = 'closed' OR status = 'cancelled')",
             name=op.f("ck_data_query_status"),
         ),
         sa.ForeignKeyConstraint(
@@ -622,7 +659,8 @@ def upgrade() -> None:
         sa.Column("manifest_json", sa.Text(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
-            "format IN ('csv', 'parquet', 'xpt')", name=op.f("ck_export_manifest_format")
+            "(format = 'csv' OR format = 'parquet' OR format = 'xpt')",
+            name=op.f("ck_export_manifest_format"),
         ),
         sa.CheckConstraint("length(sha256) = 64", name=op.f("ck_export_manifest_sha256_length")),
         sa.ForeignKeyConstraint(
@@ -655,7 +693,7 @@ def upgrade() -> None:
         sa.Column("questionnaire_url", sa.Text(), nullable=False),
         sa.Column("questionnaire_version", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
-            "value_type IN ('boolean', 'decimal', 'integer', 'date', 'datetime', 'time', 'string', 'uri', 'coding', 'quantity', 'reference', 'attachment')",
+            "(value_type = 'boolean' OR value_type = 'decimal' OR value_type = 'integer' OR value_type = 'date' OR value_type = 'datetime' OR value_type = 'time' OR value_type = 'string' OR value_type = 'uri' OR value_type = 'coding' OR value_type = 'quantity' OR value_type = 'reference' OR value_type = 'attachment')",
             name=op.f("ck_item_value_value_type"),
         ),
         sa.CheckConstraint(
@@ -693,7 +731,7 @@ def upgrade() -> None:
         sa.Column("screened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.CheckConstraint(
-            "outcome IN ('eligible', 'ineligible', 'undetermined')",
+            "(outcome = 'eligible' OR outcome = 'ineligible' OR outcome = 'undetermined')",
             name=op.f("ck_screening_record_outcome"),
         ),
         sa.ForeignKeyConstraint(
@@ -747,7 +785,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.CheckConstraint(
-            "role IN ('site_staff', 'investigator', 'monitor', 'data_manager', 'statistician', 'admin', 'system')",
+            "(role = 'site_staff' OR role = 'investigator' OR role = 'monitor' OR role = 'data_manager' OR role = 'statistician' OR role = 'admin' OR role = 'system')",
             name=op.f("ck_data_query_message_role"),
         ),
         sa.ForeignKeyConstraint(
@@ -767,7 +805,8 @@ def upgrade() -> None:
         sa.Column("result", sa.String(length=16), nullable=False),
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.CheckConstraint(
-            "result IN ('met', 'not_met', 'unknown')", name=op.f("ck_screening_result_result")
+            "(result = 'met' OR result = 'not_met' OR result = 'unknown')",
+            name=op.f("ck_screening_result_result"),
         ),
         sa.ForeignKeyConstraint(
             ["screening_record_id"],

@@ -130,9 +130,27 @@ def test_a_fork_of_the_chain_cannot_be_committed(database: Database, seeded: See
     rival["hash"] = chain.row_hash(rival, str(last["hash"]))
     with database.engine.begin() as connection:
         connection.execute(insert(_audit), [successor])
-    with pytest.raises(IntegrityError):
+    # The linkage trigger refuses it: its prev_hash is not the hash of row seq - 1.
+    with pytest.raises((IntegrityError, DBAPIError), match="chain broken"):
         with database.engine.begin() as connection:
             connection.execute(insert(_audit), [rival])
+    assert [row["seq"] for row in _rows(database)][-1] == successor["seq"]
+
+
+def test_the_database_refuses_an_audit_row_that_skips_a_link(
+    database: Database, seeded: Seeded
+) -> None:
+    before = _rows(database)
+    last = before[-1]
+    gap = {**last, "seq": int(str(last["seq"])) + 2, "prev_hash": last["hash"], "reason": "gap"}
+    gap["hash"] = chain.row_hash(gap, str(last["hash"]))
+    wrong_link = {**last, "seq": int(str(last["seq"])) + 1, "prev_hash": "f" * 64}
+    wrong_link["hash"] = chain.row_hash(wrong_link, "f" * 64)
+    for row in (gap, wrong_link):
+        with pytest.raises((IntegrityError, DBAPIError), match="chain broken"):
+            with database.engine.begin() as connection:
+                connection.execute(insert(_audit), [row])
+    assert _rows(database) == before
 
 
 def test_show_prints_a_record_history_oldest_first(

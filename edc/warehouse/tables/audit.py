@@ -20,9 +20,11 @@ class AuditEventRow(Base):
 
     ``hash`` is SHA-256 over the row's content and ``prev_hash`` (the hash of row ``seq - 1``),
     see ``edc.warehouse.chain``. Database triggers (created by the migration) refuse UPDATE and
-    DELETE. ``seq`` as primary key and ``prev_hash`` unique mean two writers can never both
-    commit a successor of the same row: the chain cannot fork. (``hash`` needs no index of its
-    own: verification recomputes it, and its unique index cost a third of each row's write.)
+    DELETE, and refuse an INSERT whose ``prev_hash`` is not the ``hash`` of row ``seq - 1``
+    (the genesis hash for row 1). With ``seq`` as primary key, two writers can never both
+    commit a successor of the same row and no row can skip a link: the chain cannot fork or
+    gap. (A trigger rather than UNIQUE(prev_hash): it checks more, and a unique index on random
+    64-character keys cost more than half of each audit row's write.)
     """
 
     __tablename__ = "audit_event"
@@ -48,5 +50,5 @@ class AuditEventRow(Base):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
