@@ -27,7 +27,7 @@ from edc import config, errors, jobs
 from edc.actions import sync
 from edc.clock import SystemClock
 from edc.fhir.target import ServerSpec, SmartSpec
-from edc.sync.ingest import TYPES
+from edc.synced_types import TYPES
 from edc.warehouse import db, leases, migrate, studies
 
 log = logging.getLogger("edc.jobs")

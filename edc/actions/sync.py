@@ -24,8 +24,9 @@ from edc.fhir.target import ServerSpec
 from edc.progress import Progress, SilentProgress
 from edc.sync import bulk as bulk_pull
 from edc.sync import cursors, directory, rest
-from edc.sync.ingest import TYPES, Ingestor, TypeCounts
+from edc.sync.ingest import Ingestor, TypeCounts
 from edc.sync.scope import load_scope
+from edc.synced_types import TYPES
 from edc.warehouse import db, migrate
 
 ClientFactory = Callable[[ServerSpec], FhirClient]
@@ -39,7 +40,7 @@ class SyncRequest:
     :ivar server: the FHIR server, or None for a directory.
     :ivar bulk: pull from the server with Bulk Data ``$export``.
     :ivar group: Group id for a Group-level export (else Patient-level).
-    :ivar types: resource types to pull (default: all of ``edc.sync.ingest.TYPES``).
+    :ivar types: resource types to pull (default: all of ``edc.synced_types.TYPES``).
     :ivar batch_size: resources per transaction (directory and Bulk files).
     :ivar page_size: resources per search page (REST).
     :ivar overlap_seconds: how far before the last cursor a REST pull starts again, for clock

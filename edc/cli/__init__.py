@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module in this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``run=callable(args, settings) -> int``. This package is the only
-place that turns a ``UserError`` into a message on stderr and an exit code.
+place that turns a ``UserError`` into a message on stderr and an exit code. Command modules
+import their actions inside the run function: building the parser then loads no subsystem, and
+`edc --help` answers in a fraction of a second instead of two.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from edc import config, errors, logs
 
 # Subcommand modules, in the order `edc --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "edc.cli.demo_cmd",
     "edc.cli.protocol_cmd",
     "edc.cli.db_cmd",
     "edc.cli.audit_cmd",

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from edc import config
-from edc.actions import audit as audit_actions
 
 
 def register(subparsers: Any) -> None:
@@ -26,12 +25,16 @@ def register(subparsers: Any) -> None:
 
 
 def _verify(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import audit as audit_actions
+
     report = audit_actions.verify(settings)
     print(f"audit chain intact: {report.rows} rows, head {report.head_seq} {report.head_hash}")
     return 0
 
 
 def _show(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import audit as audit_actions
+
     entries = audit_actions.history(settings, args.record)
     if not entries:
         print(f"no audit rows for {args.record}")

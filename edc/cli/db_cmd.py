@@ -6,8 +6,6 @@ import argparse
 from typing import Any
 
 from edc import config
-from edc.actions import db as db_actions
-from edc.warehouse import migrate
 
 
 def register(subparsers: Any) -> None:
@@ -33,21 +31,29 @@ def register(subparsers: Any) -> None:
 
 
 def _upgrade(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import db as db_actions
+
     print(f"warehouse at revision {db_actions.upgrade(settings, args.revision)}")
     return 0
 
 
 def _downgrade(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import db as db_actions
+
     print(f"warehouse at revision {db_actions.downgrade(settings, args.revision) or 'base'}")
     return 0
 
 
 def _current(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import db as db_actions
+
     at, head = db_actions.current(settings)
     print(f"{at or 'base'} (newest: {head})")
     return 0
 
 
 def _revision(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.warehouse import migrate
+
     print(f"wrote {migrate.revision(settings.database_url, args.message)}")
     return 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edc import config, errors
-from edc.fhir.target import ServerSpec, SmartSpec
+
+if TYPE_CHECKING:  # the FHIR client loads only when a command runs
+    from edc.fhir.target import ServerSpec
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, required: bool, scope: str) -> None:
@@ -38,6 +41,8 @@ def server_spec(args: argparse.Namespace, settings: config.Settings) -> ServerSp
 
     :raises errors.BadInputError: an unusable URL, or SMART settings given only in part.
     """
+    from edc.fhir.target import ServerSpec, SmartSpec
+
     defaults = settings.smart
     client_id = args.smart_client_id or defaults.client_id
     key_file = args.smart_key or defaults.key_file

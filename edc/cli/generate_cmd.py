@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from edc import config
-from edc.actions import generate
 from edc.progress import StreamProgress
 
 
@@ -54,6 +53,8 @@ def register(subparsers: Any) -> None:
 
 
 def _generate(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import generate
+
     options = generate.GenerateOptions(
         study=args.study,
         out=args.out,

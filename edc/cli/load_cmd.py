@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from edc import config
-from edc.actions import load
-from edc.fhir import RetryPolicy
 from edc.progress import StreamProgress
 
 _SHOWN_BAD_LINES = 10
@@ -42,6 +40,9 @@ def register(subparsers: Any) -> None:
 
 
 def _load(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import load
+    from edc.fhir import RetryPolicy
+
     progress = StreamProgress(sys.stderr, "load", "patients")
     result = load.load(
         args.directory,

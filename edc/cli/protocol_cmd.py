@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from edc import config
-from edc.actions import protocol
 
 
 def register(subparsers: Any) -> None:
@@ -60,18 +59,24 @@ def register(subparsers: Any) -> None:
 
 
 def _check(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import protocol
+
     checked = protocol.check(args.file)
     print(f"ok: {checked.summary()}")
     return 0
 
 
 def _compile(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import protocol
+
     checked = protocol.compile_to(args.file, args.output)
     print(f"wrote {args.output}: {checked.summary()}", file=sys.stdout)
     return 0
 
 
 def _register(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import protocol
+
     registered = protocol.register(settings, args.file)
     state = "registered" if registered.created else "already registered"
     print(f"{state}: {registered.checked.summary()}")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from edc import config
-from edc.actions import publish
 from edc.cli import fhir_args
 
 
@@ -31,6 +30,8 @@ def register(subparsers: Any) -> None:
 
 
 def _publish(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import publish
+
     server = fhir_args.server_spec(args, settings)
     result = publish.publish(settings, args.file, server)
     summary = result.registered.checked.summary()

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from edc import config, errors
-from edc.actions import scheduler, sync
 from edc.cli import fhir_args
-from edc.sync.ingest import TYPES
+from edc.synced_types import TYPES
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +51,8 @@ def register(subparsers: Any) -> None:
 
 
 def _add(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import scheduler, sync
+
     if (args.source is None) == (args.fhir_url is None):
         raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
     every = scheduler.parse_every(args.every)
@@ -71,6 +72,8 @@ def _add(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import scheduler
+
     schedules = scheduler.list_schedules(settings)
     if not schedules:
         print("no scheduled jobs")
@@ -89,6 +92,8 @@ def _list(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def _remove(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import scheduler
+
     scheduler.remove(settings, args.job_id)
     print(f"removed {args.job_id}")
     return 0
@@ -96,6 +101,8 @@ def _remove(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: config.Settings) -> int:
     # APScheduler's own warnings (misfires, executor trouble) go where edc's logs go.
+    from edc.actions import scheduler
+
     logging.getLogger("apscheduler").handlers[:] = logging.getLogger("edc").handlers
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").propagate = False

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from edc import config, errors
-from edc.actions import sync
 from edc.cli import fhir_args
 from edc.progress import StreamProgress
-from edc.sync.ingest import TYPES
+from edc.synced_types import TYPES
 
 
 def register(subparsers: Any) -> None:
@@ -64,6 +63,8 @@ def register(subparsers: Any) -> None:
 
 
 def _sync(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import sync
+
     if (args.source is None) == (args.fhir_url is None):
         raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
     server = fhir_args.server_spec(args, settings) if args.fhir_url else None

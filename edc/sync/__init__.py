@@ -7,10 +7,11 @@ raw once per version (``store``), check and normalize by type (``subjects``, ``f
 in one transaction. ``scope`` reads what the study's registered protocol versions define.
 """
 
-from edc.sync.ingest import TYPES, Ingestor, TypeCounts
+from edc.sync.ingest import Ingestor, TypeCounts
 from edc.sync.qcheck import check_response
 from edc.sync.qindex import QuestionnaireIndex, build_index
 from edc.sync.scope import StudyScope, load_scope
+from edc.synced_types import TYPES
 
 __all__ = [
     "TYPES",

@@ -18,8 +18,8 @@ from edc.fhir import BulkExportError, UnsupportedFeatureError
 from edc.fhir import bulk as fhir_bulk
 from edc.sync.directory import ordered_types
 from edc.sync.incoming import Incoming, instant
-from edc.sync.ingest import TYPES
 from edc.sync.rest import RestPuller
+from edc.synced_types import TYPES
 
 log = logging.getLogger("edc.sync")
 # Kick-offs per pull: a job lost to a server restart is started once more.

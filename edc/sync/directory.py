@@ -1,7 +1,7 @@
 """A directory of NDJSON files in the Bulk Data export layout, read as a sync source.
 
 Files are ``<Type>.ndjson`` or ``<Type>.<n>.ndjson`` (one resource per line); other files are
-ignored. Types are read in ``edc.sync.ingest.TYPES`` order, each type's files by number. The
+ignored. Types are read in ``edc.synced_types.TYPES`` order, each type's files by number. The
 position reached in each file is the cursor, saved with each batch: a re-run continues after the
 last committed line. A file whose last-read line no longer matches (replaced by a new export) is
 read again from the start; de-duplication makes that harmless.
@@ -19,7 +19,8 @@ from typing import Any, BinaryIO
 from edc import errors
 from edc.progress import Progress
 from edc.sync.incoming import Incoming
-from edc.sync.ingest import TYPES, Ingestor
+from edc.sync.ingest import Ingestor
+from edc.synced_types import TYPES
 
 log = logging.getLogger("edc.sync")
 _FILE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)(\.(?P<number>\d+))?\.ndjson$")

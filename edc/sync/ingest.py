@@ -25,24 +25,11 @@ from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
 from edc.sync.scope import StudyScope
 from edc.sync.store import Problem, Stored, record_problems, store_resources
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions
+from edc.synced_types import TYPES
 from edc.warehouse import audit, db
 from edc.warehouse.batch import BatchWriter
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
 
-# What sync pulls, in the order a batch is normalized: subjects before what refers to them.
-TYPES = (
-    "Patient",
-    "ResearchSubject",
-    "Consent",
-    "Encounter",
-    "QuestionnaireResponse",
-    "AdverseEvent",
-    "Observation",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationAdministration",
-)
 # Types whose normalization needs the subject: normalized again when their patient enrolls.
 DEPENDENT_TYPES = ("Consent", "Encounter", "QuestionnaireResponse", "AdverseEvent")
 UNREADABLE = "(unreadable)"

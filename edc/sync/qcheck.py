@@ -48,22 +48,37 @@ def check_response(index: QuestionnaireIndex, response: Mapping[str, Any]) -> Ch
     walk = _Walk()
     walk.items(response.get("item"), index.items, "QuestionnaireResponse.item")
     if index.needs_second_pass:
-        for rules, present, path in walk.levels:
-            walk.enablement(rules, present, path)
+        for rules, present, path, scope in walk.levels:
+            walk.enablement(rules, present, path, scope)
     return Checked([] if walk.problems else walk.values, walk.problems)
+
+
+@dataclasses.dataclass(slots=True)
+class _Scope:
+    """Answers given within one instance of a repeating group (or the whole response).
+
+    R4 resolves an enableWhen question in the closest enclosing instance: in a repeating group,
+    "medd-dose is enabled unless medd-opioid = fentanyl" looks at this entry's opioid only.
+    """
+
+    answers: dict[str, list[Any]]
+    parent: _Scope | None
+    # linkIds defined inside the group: unanswered here means unanswered, not "look outside".
+    defines: frozenset[str] = frozenset()
 
 
 class _Walk:
     def __init__(self) -> None:
         self.values: list[tuple[Any, ...]] = []
         self.problems: list[tuple[str, str]] = []
-        self.answers: dict[str, list[Any]] = {}  # linkId -> comparable answers (enableWhen)
+        self.answers: dict[str, list[Any]] = {}  # linkId -> comparable answers, all scopes
+        self.scope = _Scope({}, None)
         self.counters: dict[str, int] = {}
-        self.levels: list[tuple[Mapping[str, ItemRule], dict[str, list[Any]], str]] = []
+        self.levels: list[tuple[Mapping[str, ItemRule], dict[str, list[Any]], str, _Scope]] = []
 
     def items(self, items: Any, rules: Mapping[str, ItemRule], path: str) -> None:
         present: dict[str, list[Any]] = {}
-        self.levels.append((rules, present, path))
+        self.levels.append((rules, present, path, self.scope))
         if items is None:
             return
         if not isinstance(items, list):
@@ -86,7 +101,11 @@ class _Walk:
                 if "answer" in item:
                     self.problems.append((f"{where}.answer", f"a {rule.type} item has no answer"))
                 if rule.type == "group":
+                    outer = self.scope
+                    if rule.repeats:
+                        self.scope = _Scope({}, outer, _link_ids(rule.children))
                     self.items(item.get("item"), rule.children, f"{where}.item")
+                    self.scope = outer
                 continue
             self.item_answers(rule, item, where)
 
@@ -103,6 +122,7 @@ class _Walk:
             self.problems.append((f"{where}.answer", f"{len(answers)} answers to an item that "
                                   "does not repeat"))  # fmt: skip
         comparable = self.answers.setdefault(rule.link_id, [])
+        scoped = self.scope.answers.setdefault(rule.link_id, [])
         for position, answer in enumerate(answers):
             at = f"{where}.answer[{position}]"
             if not isinstance(answer, dict):
@@ -124,14 +144,19 @@ class _Walk:
             self.counters[rule.link_id] = index + 1
             self.values.append((rule.link_id, index, VALUE_TYPE[key], *row))
             comparable.append(compare)
+            scoped.append(compare)
             if "item" in answer:
                 self.items(answer["item"], rule.children, f"{at}.item")
 
     def enablement(
-        self, rules: Mapping[str, ItemRule], present: dict[str, list[Any]], path: str
+        self,
+        rules: Mapping[str, ItemRule],
+        present: dict[str, list[Any]],
+        path: str,
+        scope: _Scope,
     ) -> None:
         for rule in rules.values():
-            enabled = self.enabled(rule)
+            enabled = self.enabled(rule, scope)
             given = present.get(rule.link_id)
             answered = given is not None and any(
                 item.get("answer") or item.get("item") for item in given
@@ -142,17 +167,38 @@ class _Walk:
             elif enabled and rule.required and not answered:
                 self.problems.append((where, "required, but has no answer"))
 
-    def enabled(self, rule: ItemRule) -> bool:
+    def enabled(self, rule: ItemRule, scope: _Scope) -> bool:
         if not rule.conditions:
             return True
-        results = (self.holds(condition) for condition in rule.conditions)
+        results = (self.holds(condition, scope) for condition in rule.conditions)
         return any(results) if rule.enable_any else all(results)
 
-    def holds(self, condition: Condition) -> bool:
-        answers = self.answers.get(condition.question, [])
+    def holds(self, condition: Condition, scope: _Scope) -> bool:
+        answers = self._answers_of(condition.question, scope)
         if condition.operator == "exists":
             return bool(answers) == bool(condition.value)
+        if condition.operator == "!=":
+            # R4 Questionnaire.item.enableWhen.operator: "!=" is true when *no* answer equals
+            # the value, so it holds for an unanswered question too.
+            return not any(_compare(answer, "=", condition.value) for answer in answers)
         return any(_compare(answer, condition.operator, condition.value) for answer in answers)
+
+    def _answers_of(self, link_id: str, scope: _Scope) -> list[Any]:
+        """The question's answers in the closest scope that has it (else anywhere)."""
+        current: _Scope | None = scope
+        while current is not None:
+            if link_id in current.answers or link_id in current.defines:
+                return current.answers.get(link_id, [])
+            current = current.parent
+        return self.answers.get(link_id, [])
+
+
+def _link_ids(rules: Mapping[str, ItemRule]) -> frozenset[str]:
+    found: set[str] = set()
+    for link_id, rule in rules.items():
+        found.add(link_id)
+        found |= _link_ids(rule.children)
+    return frozenset(found)
 
 
 def _compare(answer: Any, operator: str, expected: Any) -> bool:

@@ -137,7 +137,12 @@ class _Builder:
             "name": [{"use": "anonymous", "text": f"Synthetic patient {s.number}"}],
             "gender": "female" if s.female else "male",
             "birthDate": s.birth_date.isoformat(),
-            "managingOrganization": {"reference": f"Organization/{ctx.organization_id}"},
+            # The display names the hospital, so a reader without its Organization resource
+            # (the demo's per-site summary) can still tell the site.
+            "managingOrganization": {
+                "reference": f"Organization/{ctx.organization_id}",
+                "display": ctx.site.name,
+            },
         }
         return resource
 

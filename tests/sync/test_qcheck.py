@@ -160,3 +160,73 @@ def test_answer_value_sets_are_expanded_from_the_compiled_bundle(minimal: Compil
     ae = minimal.questionnaires()["https://edc.example.org/fhir/Questionnaire/mini-01-ae|1.0"]
     rule = qindex.build_index(ae, value_sets).items["ae-term"]
     assert rule.options == terms
+
+
+def test_not_equals_holds_for_an_unanswered_question() -> None:
+    # R4 enableWhen "!=": true when no answer equals the value, so also when there is none.
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": "https://edc.example.org/fhir/Questionnaire/ne",
+        "version": "1.0",
+        "item": [
+            {"linkId": "none", "type": "boolean"},
+            {"linkId": "dose", "type": "decimal",
+             "enableWhen": [{"question": "none", "operator": "!=", "answerBoolean": True}]},
+        ],
+    }  # fmt: skip
+    index = qindex.build_index(questionnaire, {})
+    dose = {"linkId": "dose", "answer": [{"valueDecimal": 10}]}
+    unanswered = {"resourceType": "QuestionnaireResponse", "item": [dose]}
+    assert _problems(index, unanswered) == []
+    no = {"linkId": "none", "answer": [{"valueBoolean": False}]}
+    assert _problems(index, {"resourceType": "QuestionnaireResponse", "item": [no, dose]}) == []
+    yes = {"linkId": "none", "answer": [{"valueBoolean": True}]}
+    assert _problems(index, {"resourceType": "QuestionnaireResponse", "item": [yes, dose]}) == [
+        (
+            "QuestionnaireResponse.item.where(linkId='dose')",
+            "answered, but its enableWhen disables it",
+        )
+    ]
+
+
+def test_enable_when_in_a_repeating_group_reads_its_own_instance() -> None:
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "url": "https://edc.example.org/fhir/Questionnaire/rg",
+        "version": "1.0",
+        "item": [{"linkId": "entry", "type": "group", "repeats": True, "item": [
+            {"linkId": "drug", "type": "string"},
+            {"linkId": "dose", "type": "decimal", "required": True,
+             "enableWhen": [{"question": "drug", "operator": "!=", "answerString": "patch"}]},
+            {"linkId": "patch", "type": "decimal", "required": True,
+             "enableWhen": [{"question": "drug", "operator": "=", "answerString": "patch"}]},
+        ]}],
+    }  # fmt: skip
+    index = qindex.build_index(questionnaire, {})
+
+    def entry(*items: dict[str, Any]) -> dict[str, Any]:
+        return {"linkId": "entry", "item": list(items)}
+
+    morphine = entry(
+        {"linkId": "drug", "answer": [{"valueString": "morphine"}]},
+        {"linkId": "dose", "answer": [{"valueDecimal": 30}]},
+    )
+    patch = entry(
+        {"linkId": "drug", "answer": [{"valueString": "patch"}]},
+        {"linkId": "patch", "answer": [{"valueDecimal": 25}]},
+    )
+    # Unanswered drug in its own entry: "!=" holds there; the other entry's patch is not read.
+    no_drug = entry({"linkId": "dose", "answer": [{"valueDecimal": 5}]})
+    response = {"resourceType": "QuestionnaireResponse", "item": [morphine, patch, no_drug]}
+    assert _problems(index, response) == []
+    wrong = entry(
+        {"linkId": "drug", "answer": [{"valueString": "patch"}]},
+        {"linkId": "dose", "answer": [{"valueDecimal": 25}]},
+    )
+    problems = _problems(
+        index, {"resourceType": "QuestionnaireResponse", "item": [morphine, wrong]}
+    )
+    assert [message for _, message in problems] == [
+        "answered, but its enableWhen disables it",
+        "required, but has no answer",
+    ]
