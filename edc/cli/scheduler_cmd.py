@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
-from edc import config, errors
-from edc.cli import fhir_args
-from edc.synced_types import TYPES
+from edc import config
+from edc.cli import sync_cmd
 
 
 def register(subparsers: Any) -> None:
@@ -26,12 +24,7 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
 
     add = sub.add_parser("add", help="schedule a sync of one study from one source")
-    add.add_argument("--study", required=True, metavar="ID", help="the study's code")
-    add.add_argument("--source", type=Path, metavar="DIR", help="a directory of NDJSON files")
-    fhir_args.add_server_arguments(add, required=False, scope="system/*.read")
-    add.add_argument("--bulk", action="store_true", help="pull with Bulk Data $export")
-    add.add_argument("--group", metavar="ID", help="Group to export (with --bulk)")
-    add.add_argument("--types", metavar="T,T", help="resource types to pull (default: all)")
+    sync_cmd.add_source_arguments(add)
     add.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30s, 15m, 2h, 1d")
     add.add_argument("--id", dest="job_id", metavar="NAME", help="job id (default: derived)")
     add.set_defaults(run=_add)
@@ -51,21 +44,10 @@ def register(subparsers: Any) -> None:
 
 
 def _add(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import scheduler, sync
+    from edc.actions import scheduler
 
-    if (args.source is None) == (args.fhir_url is None):
-        raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
     every = scheduler.parse_every(args.every)
-    server = fhir_args.server_spec(args, settings) if args.fhir_url else None
-    types = tuple(t.strip() for t in args.types.split(",") if t.strip()) if args.types else TYPES
-    request = sync.SyncRequest(
-        study=args.study,
-        source_dir=args.source,
-        server=server,
-        bulk=args.bulk,
-        group=args.group,
-        types=types,
-    )
+    request = sync_cmd.sync_request(args, settings)
     job_id = scheduler.add(settings, request, every, job_id=args.job_id)
     print(f"scheduled {job_id}: sync {args.study} every {args.every}")
     return 0

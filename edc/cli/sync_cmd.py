@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edc import config, errors
 from edc.cli import fhir_args
 from edc.progress import StreamProgress
 from edc.synced_types import TYPES
+
+if TYPE_CHECKING:
+    from edc.actions.sync import SyncRequest
 
 
 def register(subparsers: Any) -> None:
@@ -29,19 +32,7 @@ def register(subparsers: Any) -> None:
             "directory. Exit 3: the server stayed unreachable or the export failed."
         ),
     )
-    parser.add_argument("--study", required=True, metavar="ID", help="the study's code")
-    parser.add_argument(
-        "--source",
-        type=Path,
-        metavar="DIR",
-        help="a directory of NDJSON files in the Bulk layout (<Type>.ndjson, <Type>.<n>.ndjson)",
-    )
-    fhir_args.add_server_arguments(parser, required=False, scope="system/*.read")
-    parser.add_argument("--bulk", action="store_true", help="pull with Bulk Data $export")
-    parser.add_argument("--group", metavar="ID", help="Group to export (default: Patient level)")
-    parser.add_argument(
-        "--types", metavar="T,T", help="resource types to pull (default: all of them)"
-    )
+    add_source_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=1000, help="resources per transaction")
     parser.add_argument("--page-size", type=int, default=200, help="resources per search page")
     parser.add_argument(
@@ -62,20 +53,53 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=_sync)
 
 
-def _sync(args: argparse.Namespace, settings: config.Settings) -> int:
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to sync and from where (shared with ``edc scheduler add``)."""
+    parser.add_argument("--study", required=True, metavar="ID", help="the study's code")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="a directory of NDJSON files in the Bulk layout (<Type>.ndjson, <Type>.<n>.ndjson)",
+    )
+    fhir_args.add_server_arguments(parser, required=False, scope="system/*.read")
+    parser.add_argument("--bulk", action="store_true", help="pull with Bulk Data $export")
+    parser.add_argument("--group", metavar="ID", help="Group to export (default: Patient level)")
+    parser.add_argument(
+        "--types", metavar="T,T", help="resource types to pull (default: all of them)"
+    )
+
+
+def sync_request(
+    args: argparse.Namespace, settings: config.Settings, **options: Any
+) -> SyncRequest:
+    """The request the source flags describe; ``options`` set the other fields.
+
+    :raises errors.BadInputError: neither or both of --source and --fhir-url, or a bad server.
+    """
     from edc.actions import sync
 
     if (args.source is None) == (args.fhir_url is None):
         raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
     server = fhir_args.server_spec(args, settings) if args.fhir_url else None
     types = tuple(t.strip() for t in args.types.split(",") if t.strip()) if args.types else TYPES
-    request = sync.SyncRequest(
+    return sync.SyncRequest(
         study=args.study,
         source_dir=args.source,
         server=server,
         bulk=args.bulk,
         group=args.group,
         types=types,
+        **options,
+    )
+
+
+def _sync(args: argparse.Namespace, settings: config.Settings) -> int:
+    from edc.actions import sync
+
+    request = sync_request(
+        args,
+        settings,
         batch_size=args.batch_size,
         page_size=args.page_size,
         overlap_seconds=args.overlap,
