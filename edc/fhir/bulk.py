@@ -79,44 +79,52 @@ class ExportResult:
     issues: tuple[Issue, ...]
 
 
-def kick_off(
-    client: FhirClient,
-    *,
-    level: str = "group",
-    group_id: str | None = None,
-    types: Sequence[str] = (),
-    since: str | None = None,
-    type_filters: Sequence[str] = (),
-    post: bool = False,
-    lenient: bool = False,
-) -> str:
+@dataclasses.dataclass(frozen=True)
+class ExportQuery:
+    """What to export: the kick-off request's level and parameters.
+
+    :ivar level: ``system`` (``[base]/$export``), ``patient`` or ``group`` (needs ``group_id``).
+    :ivar types: resource types to export (``_type``); empty means all.
+    :ivar since: only resources changed after this instant (``_since``).
+    :ivar type_filters: ``_typeFilter`` queries, e.g. ``Observation?category=laboratory``.
+    :ivar post: kick off with POST and a Parameters body (the 4.0 ballot makes POST the SHALL).
+    :ivar lenient: let the server ignore parameters it does not support (else it must refuse).
+    """
+
+    level: str = "group"
+    group_id: str | None = None
+    types: Sequence[str] = ()
+    since: str | None = None
+    type_filters: Sequence[str] = ()
+    post: bool = False
+    lenient: bool = False
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS or (self.level == "group") != (self.group_id is not None):
+            raise ValueError(f"level must be one of {LEVELS}, with group_id exactly for 'group'")
+
+
+def kick_off(client: FhirClient, query: ExportQuery) -> str:
     """Start an export and return its status URL (from ``Content-Location``).
 
-    :param level: ``system`` (``[base]/$export``), ``patient`` or ``group`` (needs ``group_id``).
-    :param types: resource types to export (``_type``); empty means all.
-    :param since: only resources changed after this instant (``_since``).
-    :param type_filters: ``_typeFilter`` queries, e.g. ``Observation?category=laboratory``.
-    :param post: kick off with POST and a Parameters body (the 4.0 ballot makes POST the SHALL).
-    :param lenient: let the server ignore parameters it does not support (else it must refuse).
     :raises errors.FhirRequestError: when the server refuses the request (unknown Group, ...).
     :raises errors.BulkExportError: when it answers without starting an async job.
     """
-    if level not in LEVELS or (level == "group") != (group_id is not None):
-        raise ValueError(f"level must be one of {LEVELS}, with group_id exactly for 'group'")
     paths = {
         "system": "$export",
         "patient": "Patient/$export",
-        "group": f"Group/{group_id}/$export",
+        "group": f"Group/{query.group_id}/$export",
     }
-    path = paths[level]
+    path = paths[query.level]
     pairs = [("_outputFormat", http.FHIR_NDJSON)]
-    if types:
-        pairs.append(("_type", ",".join(types)))
-    if since:
-        pairs.append(("_since", since))
-    pairs += [("_typeFilter", query) for query in type_filters]
-    headers = {"Prefer": f"respond-async, handling={'lenient' if lenient else 'strict'}"}
-    if post:
+    if query.types:
+        pairs.append(("_type", ",".join(query.types)))
+    if query.since:
+        pairs.append(("_since", query.since))
+    pairs += [("_typeFilter", type_filter) for type_filter in query.type_filters]
+    handling = "lenient" if query.lenient else "strict"
+    headers = {"Prefer": f"respond-async, handling={handling}"}
+    if query.post:
         parameter = [
             {"name": k, ("valueInstant" if k == "_since" else "valueString"): v} for k, v in pairs
         ]
@@ -222,14 +230,8 @@ def delete_job(client: FhirClient, status_url: str) -> None:
 def export(
     client: FhirClient,
     directory: Path,
+    query: ExportQuery,
     *,
-    level: str = "group",
-    group_id: str | None = None,
-    types: Sequence[str] = (),
-    since: str | None = None,
-    type_filters: Sequence[str] = (),
-    post: bool = False,
-    lenient: bool = False,
     max_wait: dt.timedelta = dt.timedelta(hours=6),
     allow_errors: bool = False,
     progress: Progress | None = None,
@@ -241,16 +243,7 @@ def export(
     :param allow_errors: return even when the ``error[]`` files hold errors (partial export).
     :raises errors.BulkExportError: when the job fails, times out, or reports errors.
     """
-    status_url = kick_off(
-        client,
-        level=level,
-        group_id=group_id,
-        types=types,
-        since=since,
-        type_filters=type_filters,
-        post=post,
-        lenient=lenient,
-    )
+    status_url = kick_off(client, query)
     try:
         manifest = wait_for_manifest(client, status_url, max_wait=max_wait)
         result = download(client, manifest, directory, progress=progress)

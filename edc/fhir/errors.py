@@ -22,9 +22,21 @@ response arrived) and ``issues`` (the server's OperationOutcome), and says them 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NotRequired, TypedDict, Unpack
 
 from edc import errors
 from edc.fhir.outcome import Issue, describe
+
+
+class Exchange(TypedDict):
+    """The keyword arguments every exchange error takes (see ``_Exchange``)."""
+
+    method: str
+    url: str
+    status: NotRequired[int | None]
+    issues: NotRequired[Sequence[Issue]]
+    details: NotRequired[str]
+    attempts: NotRequired[int]
 
 
 class _Exchange:
@@ -80,26 +92,9 @@ class TemporaryNetworkError(NetworkError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        url: str,
-        status: int | None = None,
-        issues: Sequence[Issue] = (),
-        details: str = "",
-        attempts: int = 1,
-        retry_after: float | None = None,
+        self, message: str, *, retry_after: float | None = None, **exchange: Unpack[Exchange]
     ) -> None:
-        super().__init__(
-            message,
-            method=method,
-            url=url,
-            status=status,
-            issues=issues,
-            details=details,
-            attempts=attempts,
-        )
+        super().__init__(message, **exchange)
         self.retry_after = retry_after
 
 

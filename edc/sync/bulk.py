@@ -87,15 +87,10 @@ def _export(
 ) -> fhir_bulk.ExportResult:
     for attempt in range(1, KICK_OFFS + 1):
         try:
-            return fhir_bulk.export(
-                puller.fhir,
-                directory,
-                level=level,
-                group_id=puller.options.group,
-                types=types,
-                since=since,
-                progress=None,
+            query = fhir_bulk.ExportQuery(
+                level=level, group_id=puller.options.group, types=types, since=since
             )
+            return fhir_bulk.export(puller.fhir, directory, query)
         except BulkExportError as exc:
             if exc.status != 404 or attempt == KICK_OFFS:
                 raise

@@ -13,6 +13,7 @@ import pytest
 from edc import errors as edc_errors
 from edc.clock import SystemClock
 from edc.fhir import BulkExportError, ResourceNotFoundError, RetryPolicy, SmartBackendAuth, bulk
+from edc.fhir.bulk import ExportQuery as Query
 from tests.fhir import samples
 from tests.fhir.faults import RecordingSleep, answer, on
 
@@ -64,7 +65,7 @@ def test_group_export_end_to_end(
     fhir = make_client(fhir_server.base_url, retry=polling_retry)
     group_id, patient_ids = _cohort(fhir, unique)
 
-    result = bulk.export(fhir, tmp_path, group_id=group_id, types=["Patient", "Observation"])
+    result = bulk.export(fhir, tmp_path, Query(group_id=group_id, types=["Patient", "Observation"]))
 
     by_type = {kind: path for kind, path, _ in result.files}
     assert sorted(_ids(by_type["Patient"])) == sorted(patient_ids)
@@ -94,12 +95,11 @@ def test_since_previous_transaction_time_returns_only_newer_data(
 ):
     fhir = make_client(fhir_server.base_url, retry=polling_retry)
     group_id, patient_ids = _cohort(fhir, unique)
-    first = bulk.export(fhir, tmp_path / "first", group_id=group_id)
+    first = bulk.export(fhir, tmp_path / "first", Query(group_id=group_id))
     newer = fhir.create(samples.observation(unique, 99, patient_ids[0], value=9)).body["id"]
 
-    second = bulk.export(
-        fhir, tmp_path / "second", group_id=group_id, since=first.manifest.transaction_time
-    )
+    since = first.manifest.transaction_time
+    second = bulk.export(fhir, tmp_path / "second", Query(group_id=group_id, since=since))
 
     assert {"Patient", "Observation"} <= {kind for kind, _, _ in first.files}
     assert [(kind, _ids(path)) for kind, path, _ in second.files] == [("Observation", [newer])]
@@ -109,7 +109,7 @@ def test_since_previous_transaction_time_returns_only_newer_data(
 def test_post_kick_off_with_parameters(fhir_server, make_client, polling_retry, unique, tmp_path):
     fhir = make_client(fhir_server.base_url, retry=polling_retry)
     group_id, patient_ids = _cohort(fhir, unique, size=1)
-    status_url = bulk.kick_off(fhir, group_id=group_id, types=["Patient"], post=True)
+    status_url = bulk.kick_off(fhir, Query(group_id=group_id, types=["Patient"], post=True))
     try:
         manifest = bulk.wait_for_manifest(fhir, status_url)
         result = bulk.download(fhir, manifest, tmp_path)
@@ -126,9 +126,8 @@ def test_a_failing_job_raises_with_the_servers_reason(
     group_id, _ = _cohort(fhir, unique, size=1)
 
     with pytest.raises(BulkExportError) as caught:
-        bulk.export(
-            fhir, tmp_path, group_id=group_id, type_filters=["Patient?birthdate=not-a-date"]
-        )
+        query = Query(group_id=group_id, type_filters=["Patient?birthdate=not-a-date"])
+        bulk.export(fhir, tmp_path, query)
 
     assert caught.value.exit_code == edc_errors.EXIT_EXTERNAL_FAILURE
     assert caught.value.status == 500
@@ -141,7 +140,7 @@ def test_kick_off_for_an_unknown_group_is_refused(
 ):
     fhir = make_client(fhir_server.base_url, retry=polling_retry)
     with pytest.raises(ResourceNotFoundError, match="Group/no-such-group not found"):
-        bulk.export(fhir, tmp_path, group_id="no-such-group")
+        bulk.export(fhir, tmp_path, Query(group_id="no-such-group"))
 
 
 def test_export_that_never_finishes_is_cancelled_at_the_deadline(
@@ -153,7 +152,7 @@ def test_export_that_never_finishes_is_cancelled_at_the_deadline(
     transport.add(_status_get, busy, times=100)
 
     with pytest.raises(BulkExportError, match="did not finish within 0:00:30"):
-        bulk.export(fhir, tmp_path, group_id=group_id, max_wait=dt.timedelta(seconds=30))
+        bulk.export(fhir, tmp_path, Query(group_id=group_id), max_wait=dt.timedelta(seconds=30))
 
     assert sleeps.calls == [10.0, 10.0, 10.0]
     statuses = [e for e in transport.log if "/bulk-status/" in e.url]
@@ -198,10 +197,10 @@ def test_errors_reported_in_the_manifest_fail_the_export(
     )
 
     with pytest.raises(BulkExportError, match="Observation/17 could not be read") as caught:
-        bulk.export(fhir, tmp_path / "strict", group_id=group_id)
+        bulk.export(fhir, tmp_path / "strict", Query(group_id=group_id))
     assert [i.severity for i in caught.value.issues] == ["error"]
 
-    partial = bulk.export(fhir, tmp_path / "partial", group_id=group_id, allow_errors=True)
+    partial = bulk.export(fhir, tmp_path / "partial", Query(group_id=group_id), allow_errors=True)
     assert [i.diagnostics for i in partial.issues] == [
         "Observation/17 could not be read",
         "slow disk",
@@ -229,7 +228,7 @@ def test_token_is_never_sent_to_another_server_for_files(
 
     transport.add(_status_get, _rewrite_manifest(elsewhere), times=20)
     with pytest.raises(BulkExportError, match="another server"):
-        bulk.export(fhir, tmp_path, group_id=group_id)
+        bulk.export(fhir, tmp_path, Query(group_id=group_id))
     assert not [e for e in transport.log if "localhost" in e.url]
 
 
@@ -247,7 +246,7 @@ def test_export_on_a_smart_server_downloads_files_with_the_token(
     fhir = make_client(fhir_server_smart.base_url, retry=polling_retry, auth=auth)
     group_id, patient_ids = _cohort(fhir, unique)
 
-    result = bulk.export(fhir, tmp_path, group_id=group_id, types=["Patient"])
+    result = bulk.export(fhir, tmp_path, Query(group_id=group_id, types=["Patient"]))
 
     assert result.manifest.requires_access_token is True
     assert sorted(_ids(result.files[0][1])) == sorted(patient_ids)
@@ -278,8 +277,17 @@ def test_a_file_download_that_drops_midway_is_restarted(
         return httpx.Response(200, stream=_DropsMidway(full[: len(full) // 2]), request=request)
 
     transport.add(on("/Patient.ndjson"), truncated)
-    result = bulk.export(fhir, tmp_path, group_id=group_id, types=["Patient"])
+    result = bulk.export(fhir, tmp_path, Query(group_id=group_id, types=["Patient"]))
 
     assert sorted(_ids(result.files[0][1])) == sorted(patient_ids)  # all there, once each
     assert len(transport.requests_to("/Patient.ndjson")) == 2
     assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"level": "group"}, {"level": "patient", "group_id": "g1"}, {"level": "everything"}],
+)
+def test_an_export_query_needs_a_group_exactly_for_group_level(fields: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="group_id exactly for 'group'"):
+        Query(**fields)  # type: ignore[arg-type]
