@@ -23,7 +23,15 @@ def register(subparsers: Any) -> None:
     )
     sub = parser.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
 
-    add = sub.add_parser("add", help="schedule a sync of one study from one source")
+    add = sub.add_parser(
+        "add",
+        help="schedule a sync of one study from one source",
+        description=(
+            "Store a job that runs `edc sync` with these options every INTERVAL; a job with the "
+            "same id is replaced. SMART settings are stored with the job (the key file's path, "
+            "never the key). Exit 2 if the options are wrong or the study is not registered."
+        ),
+    )
     sync_cmd.add_source_arguments(add)
     add.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30s, 15m, 2h, 1d")
     add.add_argument("--id", dest="job_id", metavar="NAME", help="job id (default: derived)")
@@ -36,7 +44,16 @@ def register(subparsers: Any) -> None:
     remove.add_argument("job_id", metavar="ID", help="the job id (see `edc scheduler list`)")
     remove.set_defaults(run=_remove)
 
-    run = sub.add_parser("run", help="run the scheduled jobs until stopped (SIGTERM, Ctrl-C)")
+    run = sub.add_parser(
+        "run",
+        help="run the scheduled jobs until stopped (SIGTERM, Ctrl-C)",
+        description=(
+            "Run every job stored in the warehouse at its interval, reading new jobs as they are "
+            "added, until SIGTERM or Ctrl-C (or --for). A run that fails is logged and recorded "
+            "(see `edc scheduler list`) and tried again at the next interval; a run still going "
+            "when its next one is due is not started twice, in this or another process."
+        ),
+    )
     run.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="stop after this long"
     )
