@@ -7,7 +7,8 @@ only. ``assignedArm`` becomes an allocation without list position (randomized ou
 a later change of arm is reported, never applied. A research Consent of an enrolled patient
 becomes a consent row (form version from ``policy.uri``). An Encounter that instantiates a visit
 PlanDefinition of the study becomes the actual visit (unscheduled visits are numbered UNS,
-UNS.2, ...). Volumes are small: these go through the ORM and its audit hooks.
+UNS.2, ...), and the forms already stored that name it are given that visit. Volumes are
+small: these go through the ORM and its audit hooks.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 
 from edc.sync.incoming import date, date_time, reference_id
 from edc.sync.store import Stored
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, update_reason
 from edc.warehouse import audit, codes
-from edc.warehouse.tables.crf import VisitRow
+from edc.warehouse.tables.crf import FormResponseRow, VisitRow
+from edc.warehouse.tables.fhir import RawResourceRow
 from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
 
 INSTANTIATES = "http://hl7.org/fhir/StructureDefinition/workflow-instantiatesCanonical"
@@ -287,3 +290,23 @@ def _apply_visit(
             subject_id=subject_id, visit_id=numbered, visit_date=day, encounter_reference=reference
         )
     )
+    _link_waiting_responses(work, subject_id, reference, numbered)
+
+
+def _link_waiting_responses(work: Work, subject_id: int, reference: str, visit_id: str) -> None:
+    """Give the visit to the subject's responses that name its Encounter but came before it.
+
+    Responses are normalized with the visits known at the time; one whose Encounter arrives in
+    a later batch (or run) would otherwise stay without its visit.
+    """
+    session = work.session
+    waiting = session.execute(
+        select(FormResponseRow, RawResourceRow.json_text)
+        .join(RawResourceRow, RawResourceRow.id == FormResponseRow.raw_resource_id)
+        .where(FormResponseRow.subject_id == subject_id, FormResponseRow.visit_id.is_(None))
+    ).all()
+    for response, json_text in waiting:
+        named = reference_id(orjson.loads(json_text).get("encounter"), "Encounter")
+        if named is not None and f"Encounter/{named}" == reference:
+            with audit.reason(session, f"{reference} (visit {visit_id}) arrived after the form"):
+                response.visit_id = visit_id

@@ -254,6 +254,35 @@ def test_data_that_arrives_before_the_enrollment_is_normalized_when_it_comes(
     assert warehouse.chain_ok()
 
 
+def test_forms_that_arrive_before_their_encounter_get_its_visit_when_it_comes(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    trial = trialdata.build(warehouse.study.checked.compiled, 2)
+    encounters = trial.resources.pop("Encounter")
+    source = trial.write(tmp_path / "export")
+    _sync(warehouse, source, clock)
+    assert warehouse.count("form_response", "visit_id IS NULL") == 8
+
+    _append(source / "Encounter.ndjson", *encounters)
+    _sync(warehouse, source, clock)
+
+    assert warehouse.count("visit") == 4
+    assert warehouse.count("form_response", "visit_id IS NULL") == 0
+    # Each response sits at the visit of the Encounter it names.
+    linked = warehouse.rows(
+        "SELECT f.visit_id, v.encounter_reference, r.json_text FROM form_response f "
+        "JOIN visit v ON v.subject_id = f.subject_id AND v.visit_id = f.visit_id "
+        "JOIN raw_resource r ON r.id = f.raw_resource_id"
+    )
+    assert len(linked) == 8
+    assert all(orjson.loads(text)["encounter"]["reference"] == ref for _, ref, text in linked)
+    reasons = warehouse.rows(
+        "SELECT reason FROM audit_event WHERE table_name = 'form_response' AND field = 'visit_id'"
+    )
+    assert len(reasons) == 8 and all("arrived after the form" in r for (r,) in reasons)
+    assert warehouse.chain_ok()
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

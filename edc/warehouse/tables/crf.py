@@ -51,7 +51,11 @@ class FormResponseRow(Base):
     """One completed (or in-progress) CRF: a QuestionnaireResponse version."""
 
     __tablename__ = "form_response"
-    __table_args__ = (check_in("status", codes.RESPONSE_STATUSES),)
+    __table_args__ = (
+        check_in("status", codes.RESPONSE_STATUSES),
+        # A subject's forms: monitoring views, and linking forms whose Encounter came late.
+        Index(None, "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
