@@ -118,6 +118,10 @@ class SyncResult:
             f"{'total':<26}{total.new:>9,}{total.updated:>9,}{total.unchanged:>11,}"
             f"{total.rejected:>10,}"
         )
+        deleted = [f"{name} {c.deleted:,}" for name, c in self.counts.items() if c.deleted]
+        if deleted:
+            kept = "kept here, reported as data problems"
+            out.append(f"deleted on the server since ({kept}): {', '.join(deleted)}")
         if self.skipped:
             out.append(f"not offered by the server (skipped): {', '.join(self.skipped)}")
         return out

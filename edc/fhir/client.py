@@ -230,6 +230,14 @@ class FhirClient:
         first = resume_from or self.url(resource_type, params)
         return iter_pages(self._get_page, first, base_url=self.base_url)
 
+    def history_pages(self, resource_type: str, since: str) -> Iterator[SearchPage]:
+        """Type-level history since an instant (``[type]/_history?_since=``), every page.
+
+        Each entry's ``request.method`` says what happened; a deletion has no resource.
+        """
+        first = self.url(f"{resource_type}/_history", [("_since", since)])
+        return iter_pages(self._get_page, first, base_url=self.base_url)
+
     def search(self, resource_type: str, params: Params | None = None) -> Iterator[dict[str, Any]]:
         """Search and yield each matching resource (parsed JSON) across all pages."""
         for page in self.search_pages(resource_type, params):

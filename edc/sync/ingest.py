@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import select
 
 from edc.clock import Clock
-from edc.sync import cursors, forms, safety, subjects
+from edc.sync import cursors, deletions, forms, safety, subjects
 from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
 from edc.sync.scope import StudyScope
 from edc.sync.store import Problem, Stored, record_problems, store_resources
@@ -48,6 +48,8 @@ class TypeCounts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Held here, deleted on the server since, newly reported as problems (not in the total).
+    deleted: int = 0
 
     @property
     def total(self) -> int:
@@ -122,6 +124,23 @@ class Ingestor:
                 clock=self.clock,
             )
         self._count(stored, work.rejected, rejected)
+
+    def report_deletions(self, resource_type: str, deleted: Mapping[str, str]) -> None:
+        """Record the deletions at the source of resources we hold (``edc.sync.deletions``)."""
+        with db.transaction(self.maker) as session:
+            audit.bind(session, actor=self.actor, role="system", clock=self.clock)
+            writer = BatchWriter(session)
+            work = Work(session, writer, self.scope, self.source, self.clock)
+            new = deletions.report(work, resource_type, deleted)
+            record_problems(
+                writer,
+                study_id=self.scope.study_id,
+                source=self.source,
+                problems=work.problems,
+                detected_at=self.clock.now(),
+            )
+        if new:
+            self.counts.setdefault(resource_type, TypeCounts()).deleted += new
 
     def save_cursor(self, cursor: Mapping[str, Mapping[str, Any]]) -> None:
         """Write cursors alone (a pull that found nothing new still moves on)."""

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from edc.fhir import FhirClient, SearchPage, UnsupportedFeatureError
 from edc.progress import Progress
-from edc.sync import cursors
+from edc.sync import cursors, deletions
 from edc.sync.incoming import Incoming, instant
 from edc.sync.ingest import Ingestor
 from edc.sync.pages import matched_resources
@@ -65,10 +65,19 @@ class RestPuller:
         self.progress = progress
         self.maker: db.SessionMaker = ingestor.maker
         self._received = 0
+        # Types whose deletions can be read (type-level history); set by ``pull``.
+        self.with_history: set[str] = set()
 
     def pull(self) -> tuple[str, ...]:
         """Pull every type; returns the types the server does not offer (skipped)."""
         params, skipped = self.plan()
+        caps = self.fhir.capabilities()
+        self.with_history = {t for t in params if caps.supports(t, interactions=["history-type"])}
+        if params.keys() - self.with_history:
+            log.warning(
+                "The server offers no type history for %s: deletions there go unnoticed",
+                ", ".join(sorted(params.keys() - self.with_history)),
+            )
         cursor = self.cursors()
         if "ResearchSubject" in params:
             self.pull_subjects(cursor.get("ResearchSubject", {}))
@@ -131,6 +140,7 @@ class RestPuller:
             newest = _later(newest, _newest(resources))
             value = {**cursor, "since": newest} if newest else dict(cursor)
             self.ingest(resources, page, "ResearchSubject", {"ResearchSubject": value})
+        self.deletions("ResearchSubject", self._since(cursor))
 
     def pull_type(self, resource_type: str, param: str, cursor: dict[str, Any]) -> None:
         """One type for every study patient: incremental for known ones, full for new ones."""
@@ -147,6 +157,7 @@ class RestPuller:
             for page, resources in self.scan(resource_type, [(param, ",".join(chunk))], start):
                 upper = upper or _search_time(page) or _newest(resources)
                 self.ingest(resources, page, resource_type, None)
+        self.deletions(resource_type, since)
         value: dict[str, Any] = {
             "patients_through": max((link for link, _ in patients), default=through)
         }
@@ -154,6 +165,16 @@ class RestPuller:
         if moved:
             value["since"] = moved
         self.ingestor.save_cursor({resource_type: value})
+
+    def deletions(self, resource_type: str, since: str | None) -> None:
+        """Report what the server deleted since the cursor (before the cursor moves past it).
+
+        A first pull has nothing to compare: what is already deleted never arrived.
+        """
+        if since is None or resource_type not in self.with_history:
+            return
+        pages = self.fhir.history_pages(resource_type, since)
+        self.ingestor.report_deletions(resource_type, deletions.deleted_in(pages, resource_type))
 
     def backfill(self, resource_type: str, param: str, patient_ids: Sequence[str]) -> None:
         """The full history of these patients for one type (after an incremental Bulk export)."""

@@ -102,3 +102,45 @@ def test_a_patient_enrolled_later_gets_the_history_that_predates_the_cursor(
     assert second.counts["Observation"].new == 1 and second.counts["Patient"].new == 1
     assert warehouse.counts()["form_response"] == 12 and warehouse.count("subject") == 3
     assert warehouse.duplicates() == {}
+
+
+def test_a_deletion_on_the_server_is_reported_once_and_the_trial_data_kept(
+    fhir_server: FhirServer, study_warehouse: Warehouse, clock: FixedClock, unique: str
+) -> None:
+    warehouse = study_warehouse
+    trial = trialdata.build(
+        warehouse.study.checked.compiled, 2, tag=unique, study=warehouse.study.study
+    )
+    with FhirClient(fhir_server.base_url) as fhir:
+        trialdata.load(fhir, list(trial.all()))
+    _sync(warehouse, fhir_server.base_url, clock)
+    before = warehouse.counts()
+    response_id = trial.resources["QuestionnaireResponse"][0]["id"]
+    event_id = trial.resources["AdverseEvent"][0]["id"]
+    with FhirClient(fhir_server.base_url) as fhir:
+        fhir.request("DELETE", f"QuestionnaireResponse/{response_id}")
+        fhir.request("DELETE", f"AdverseEvent/{event_id}")
+
+    second = _sync(warehouse, fhir_server.base_url, clock)
+
+    assert second.counts["QuestionnaireResponse"].deleted == 1
+    assert second.counts["AdverseEvent"].deleted == 1
+    assert any("deleted on the server since" in line for line in second.lines())
+    # Nothing of the trial data goes: a monitor decides.
+    assert warehouse.counts() | {"data_problem": 0} == before | {"data_problem": 0}
+    problems = warehouse.rows(
+        "SELECT r.resource_type, r.logical_id, p.status, p.message FROM data_problem p "
+        "JOIN raw_resource r ON r.id = p.raw_resource_id WHERE p.kind = 'deleted_at_source' "
+        "ORDER BY r.resource_type"
+    )
+    assert [row[:3] for row in problems] == [
+        ("AdverseEvent", event_id, "open"),
+        ("QuestionnaireResponse", response_id, "open"),
+    ]
+    assert f"QuestionnaireResponse/{response_id} was deleted on the FHIR server" in problems[1][3]
+
+    # The overlap window reads the deletions again: they are not reported twice.
+    third = _sync(warehouse, fhir_server.base_url, clock, overlap_seconds=3600)
+    assert all(c.deleted == 0 for c in third.counts.values())
+    assert warehouse.count("data_problem", "kind = 'deleted_at_source'") == 2
+    assert warehouse.chain_ok()
