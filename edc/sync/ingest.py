@@ -101,23 +101,13 @@ class Ingestor:
                 parsed.append(result)
             else:
                 rejected.append(result)
-        with db.transaction(self.maker) as session:
-            audit.bind(session, actor=self.actor, role="system", clock=self.clock)
-            writer = BatchWriter(session)
-            work = Work(session, writer, self.scope, self.source, self.clock)
-            stored = store_resources(writer, self.source, parsed, self.clock.now())
+        with self._unit_of_work() as work:
+            stored = store_resources(work.writer, self.source, parsed, self.clock.now())
             self._normalize(work, stored)
-            problems = [*work.problems, *(Problem(r.kind, r.message, r.field_path, rejected=r)
-                                          for r in rejected)]  # fmt: skip
-            record_problems(
-                writer,
-                study_id=self.scope.study_id,
-                source=self.source,
-                problems=problems,
-                detected_at=self.clock.now(),
-            )
+            work.problems += [Problem(r.kind, r.message, r.field_path, rejected=r)
+                              for r in rejected]  # fmt: skip
             cursors.save(
-                session=session,
+                session=work.session,
                 source=self.source,
                 study_id=self.scope.study_id,
                 values=cursor or {},
@@ -127,11 +117,21 @@ class Ingestor:
 
     def report_deletions(self, resource_type: str, deleted: Mapping[str, str]) -> None:
         """Record the deletions at the source of resources we hold (``edc.sync.deletions``)."""
+        if not deleted:
+            return  # no write transaction for nothing
+        with self._unit_of_work() as work:
+            new = deletions.report(work, resource_type, deleted)
+        if new:
+            self.counts.setdefault(resource_type, TypeCounts()).deleted += new
+
+    @contextlib.contextmanager
+    def _unit_of_work(self) -> Iterator[Work]:
+        """One transaction with the audit context bound; the problems found are recorded last."""
         with db.transaction(self.maker) as session:
             audit.bind(session, actor=self.actor, role="system", clock=self.clock)
             writer = BatchWriter(session)
             work = Work(session, writer, self.scope, self.source, self.clock)
-            new = deletions.report(work, resource_type, deleted)
+            yield work
             record_problems(
                 writer,
                 study_id=self.scope.study_id,
@@ -139,8 +139,6 @@ class Ingestor:
                 problems=work.problems,
                 detected_at=self.clock.now(),
             )
-        if new:
-            self.counts.setdefault(resource_type, TypeCounts()).deleted += new
 
     def save_cursor(self, cursor: Mapping[str, Mapping[str, Any]]) -> None:
         """Write cursors alone (a pull that found nothing new still moves on)."""

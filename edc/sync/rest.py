@@ -73,10 +73,11 @@ class RestPuller:
         params, skipped = self.plan()
         caps = self.fhir.capabilities()
         self.with_history = {t for t in params if caps.supports(t, interactions=["history-type"])}
-        if params.keys() - self.with_history:
+        blind = sorted(params.keys() - self.with_history)
+        if blind:
             log.warning(
                 "The server offers no type history for %s: deletions there go unnoticed",
-                ", ".join(sorted(params.keys() - self.with_history)),
+                ", ".join(blind),
             )
         cursor = self.cursors()
         if "ResearchSubject" in params:
