@@ -35,7 +35,8 @@ def deleted_in(pages: Iterable[SearchPage], resource_type: str) -> dict[str, str
                 continue
             response = entry.get("response")
             when = response.get("lastModified") if isinstance(response, dict) else None
-            deleted[logical_id] = when if isinstance(when, str) else ""
+            # History lists the newest first: a resource deleted twice keeps its last deletion.
+            deleted.setdefault(logical_id, when if isinstance(when, str) else "")
     return deleted
 
 
