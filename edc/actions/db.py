@@ -2,34 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from edc import config
 from edc.warehouse import db, migrate
 
 
-def upgrade(settings: config.Settings, revision: str = "head") -> str | None:
+@dataclasses.dataclass(frozen=True)
+class SchemaState:
+    """The revision the warehouse is at (None: never migrated) and the newest edc knows."""
+
+    revision: str | None
+    head: str
+    up_to_date: bool
+
+
+def upgrade(settings: config.Settings, revision: str = "head") -> SchemaState:
     """Migrate the configured warehouse to ``revision``, creating a SQLite file's folder.
 
-    :returns: the revision the database is at afterwards.
     :raises errors.BadInputError: for an unusable database URL or an unknown revision.
+    :raises errors.ExternalSystemError: when the database cannot be reached.
     """
     _create_sqlite_folder(settings.database_url)
     migrate.upgrade(settings.database_url, revision)
-    return migrate.current(settings.database_url)
+    return current(settings)
 
 
-def downgrade(settings: config.Settings, revision: str) -> str | None:
+def downgrade(settings: config.Settings, revision: str) -> SchemaState:
     """Migrate the configured warehouse down to ``revision`` ("base" removes every table).
 
-    :returns: the revision the database is at afterwards.
     :raises errors.BadInputError: for an unusable database URL or an unknown revision.
+    :raises errors.ExternalSystemError: when the database cannot be reached.
     """
     migrate.downgrade(settings.database_url, revision)
-    return migrate.current(settings.database_url)
+    return current(settings)
 
 
-def current(settings: config.Settings) -> tuple[str | None, str]:
-    """The revision the configured warehouse is at, and the newest one edc knows."""
-    return migrate.current(settings.database_url), migrate.head_revision()
+def current(settings: config.Settings) -> SchemaState:
+    """The revision the configured warehouse is at, and the newest one edc knows.
+
+    :raises errors.ExternalSystemError: when the database cannot be reached.
+    """
+    at, head = migrate.current(settings.database_url), migrate.head_revision()
+    return SchemaState(at, head, at == head)
 
 
 def _create_sqlite_folder(url: str) -> None:

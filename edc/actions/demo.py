@@ -44,38 +44,16 @@ class DemoOptions:
 
 @dataclasses.dataclass(frozen=True)
 class DemoResult:
+    """What the demo did: data generated (or reused), synced, and what arrived per site."""
+
     study_code: str
     data_dir: Path
+    database: str  # the warehouse URL, password masked
     generated: str
     sync: sync.SyncResult
     sites: list[site_summary.SiteSummary]
     problems: list[site_summary.ProblemGroup]
     rejected: int
-
-    def report(self) -> list[str]:
-        lines = [f"generated: {self.generated}", "", "synced:", *self.sync.lines(), ""]
-        lines.append(f"{self.study_code} per site:")
-        lines.append(
-            f"  {'site':<32}{'patients':>9}{'subjects':>9}{'forms':>8}  adverse events by grade"
-        )
-        for site in self.sites:
-            grades = (
-                ", ".join(f"G{g}: {n}" for g, n in site.adverse_events_by_grade.items()) or "none"
-            )
-            serious = (
-                f" ({site.serious_adverse_events} serious)" if site.serious_adverse_events else ""
-            )
-            lines.append(
-                f"  {site.code + ' ' + site.name:<32}{site.patients:>9,}{site.subjects:>9,}"
-                f"{site.forms:>8,}  {grades}{serious}"
-            )
-        problems = sum(group.count for group in self.problems)
-        lines.append("")
-        lines.append(f"rejected (kept raw for the monitors): {self.rejected} ({problems} problems)")
-        for group in self.problems:
-            lines.append(f"  {group.count:>4} x {group.kind}: {group.pattern}")
-            lines.append(f"         e.g. {group.example}")
-        return lines
 
 
 ProgressFor = Callable[[str, str], Progress]
@@ -112,7 +90,7 @@ def demo(
         request = sync.SyncRequest(study=study_code, source_dir=directory)
     else:
         publish.publish(settings, options.study, options.server)
-        load.load(directory, options.server.url, progress=progress_for("load", "patients"))
+        load.load(directory, options.server, progress=progress_for("load", "patients"))
         request = sync.SyncRequest(study=study_code, server=options.server)
     synced = sync.sync(
         settings, request, progress=progress_for("sync", "resources"), actor="edc demo"
@@ -127,7 +105,10 @@ def demo(
             rejected = site_summary.count_rejected(session=session, study_code=study_code)
     finally:
         engine.dispose()
-    return DemoResult(study_code, settings.data_dir, generated, synced, sites, problems, rejected)
+    database = config.mask_url(settings.database_url)
+    return DemoResult(
+        study_code, settings.data_dir, database, generated, synced, sites, problems, rejected
+    )
 
 
 def _check_options(options: DemoOptions) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from edc import errors
 from edc.fhir import FhirClient, ResourceNotFoundError, RetryPolicy, entry_results, search_token
+from edc.fhir.target import ServerSpec
 from edc.progress import Progress, SilentProgress
 from edc.synth import layout
 
@@ -54,26 +55,29 @@ class LoadResult:
 
 def load(
     directory: Path,
-    fhir_url: str,
+    server: ServerSpec | str,
     *,
     batch_entries: int = 500,
     retry: RetryPolicy | None = None,
     progress: Progress | None = None,
 ) -> LoadResult:
-    """Load ``directory`` (the output of ``edc generate``) into the server at ``fhir_url``.
+    """Load ``directory`` (the output of ``edc generate``) into ``server``.
 
-    :raises errors.BadInputError: not a generated directory, a file that does not match the
-        manifest, or the study definitions are not published on the server.
+    :param server: the server (with SMART credentials if it needs them), or its base URL.
+    :raises errors.BadInputError: an unusable server URL, not a generated directory, a file
+        that does not match the manifest, or the study definitions are not published on the
+        server.
     :raises edc.fhir.NetworkError: (exit 3) when the server cannot be reached after retries.
     """
     started = time.monotonic()
     progress = progress or SilentProgress()
+    spec = (ServerSpec(server) if isinstance(server, str) else server).check()
     manifest = layout.read_manifest(directory)
     _verify_files(directory, manifest)
     counts: dict[str, TypeCount] = {}
     bad: list[layout.BadLine] = []
     patients = 0
-    with FhirClient(fhir_url, retry=retry) as fhir:
+    with spec.client(retry=retry) as fhir:
         check_published(fhir, manifest)
         organizations = _organizations(fhir, directory, counts)
         batch: list[list[dict[str, Any]]] = []

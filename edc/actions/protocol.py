@@ -16,20 +16,49 @@ from edc.warehouse import audit, db, migrate, studies
 
 
 @dataclasses.dataclass(frozen=True)
+class ProtocolOverview:
+    """What a protocol file holds, in numbers (what `edc protocol check` reports)."""
+
+    study: str
+    version: str
+    sites: int
+    arms: int
+    criteria: int
+    visits: int
+    forms: int
+    resources: int
+    sha256: str
+
+    def text(self) -> str:
+        return (
+            f"{self.study} v{self.version}: {self.sites} sites, {self.arms} arms, "
+            f"{self.criteria} criteria, {self.visits} visits, {self.forms} forms, "
+            f"{self.resources} FHIR resources (sha256 {self.sha256[:12]})"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class CheckedProtocol:
     loaded: LoadedProtocol
     compiled: CompiledStudy
 
-    def summary(self) -> str:
+    def overview(self) -> ProtocolOverview:
         protocol = self.loaded.protocol
         eligibility = protocol.eligibility
-        criteria = len(eligibility.inclusion) + len(eligibility.exclusion)
-        return (
-            f"{protocol.study.id} v{protocol.study.version}: {len(protocol.study.sites)} sites, "
-            f"{len(protocol.arms)} arms, {criteria} criteria, "
-            f"{len(protocol.schedule.visits)} visits, {len(self.compiled.questionnaires())} forms, "
-            f"{len(self.compiled.resources)} FHIR resources (sha256 {self.compiled.sha256[:12]})"
+        return ProtocolOverview(
+            study=protocol.study.id,
+            version=protocol.study.version,
+            sites=len(protocol.study.sites),
+            arms=len(protocol.arms),
+            criteria=len(eligibility.inclusion) + len(eligibility.exclusion),
+            visits=len(protocol.schedule.visits),
+            forms=len(self.compiled.questionnaires()),
+            resources=len(self.compiled.resources),
+            sha256=self.compiled.sha256,
         )
+
+    def summary(self) -> str:
+        return self.overview().text()
 
 
 def check(path: Path) -> CheckedProtocol:

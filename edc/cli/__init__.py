@@ -1,69 +1,75 @@
-"""The `edc` command line: a thin shell over edc.actions.
+"""The `edc` command line (Typer + Rich): a thin shell over ``edc.actions``.
 
-Each subcommand lives in its own module in this package and exposes ``register(subparsers)``,
-which adds its parser and sets ``run=callable(args, settings) -> int``. This package is the only
-place that turns a ``UserError`` into a message on stderr and an exit code. Command modules
-import their actions inside the run function: building the parser then loads no subsystem, and
-`edc --help` answers in a fraction of a second instead of two.
+Conventions for every command (follow them for new ones):
+
+**Where.** One module per noun or single verb: ``edc/cli/<noun>_cmd.py`` with
+``register(root)``, listed in ``app.COMMAND_MODULES`` (that order is the help's order). A noun
+with verbs is a sub-app: ``app = typer.Typer(help=..., no_args_is_help=True)`` and
+``root.add_typer(app, name="query")``; its verbs are ``@app.command()`` functions (kebab-case
+names: ``@app.command("open-all")``). A single verb is ``root.command("sync")(sync)``.
+
+**A command is glue.** Parse options, call one ``edc.actions`` function, hand its result to the
+renderer. Import the action *inside* the function (``from edc.actions import query``): module
+level imports only ``typer``, ``pathlib``, ``edc.cli.*`` and ``TYPE_CHECKING`` names, so
+``edc --help`` stays fast (``tests/benchmarks/bench_cli_startup.py``)::
+
+    @app.command("list")
+    def list_(study: StudyOption, fmt: FormatOption = render.Format.table) -> None:
+        \"\"\"List the open data queries of a study.\"\"\"  # first line: the help's summary
+        from edc.actions import query
+
+        state.emit(query.list_open(state.settings(), study), fmt, QUERY_VIEW)
+
+**Options.** Type hints with ``Annotated[..., typer.Option(metavar=..., help=...)]``; reuse the
+ones in ``edc.cli.options`` (``FormatOption``, ``ProtocolFile``, ``StudyOption``,
+``FhirUrlOption``/``RequiredFhirUrl``; SMART flags with ``@include(ServerFlags, "server")``
+and ``server.spec(settings, url, scope=...)``). Metavars: ``URL``, ``FILE``, ``DIR``, ``ID``,
+``N``, ``SECONDS``, ``RATE``; kebab-case flags. Validate values in the action (it raises
+``BadInputError`` naming the flag), not with Typer callbacks, so the API gets the same checks.
+
+**Output** (``edc.cli.render``). Every command that reports data takes
+``fmt: FormatOption = render.Format.table`` and ends with ``state.emit(result, fmt, view)``.
+The result is a dataclass or pydantic model (or a list of them) with numbers as numbers, from
+the action or assembled in the command from the action's result (never by querying). The
+``render.View`` says how people see it: ``sections`` (lists or mappings shown as tables; the
+first is what ``csv`` prints), a ``headline`` (one or more lines: on stdout for ``table``, on
+stderr for ``json``/``csv``), ``text`` (lines instead of tables), ``extra`` (computed JSON
+keys). JSON keys are the dataclass fields in declared order: they are an interface (documented
+by ``tests/cli/test_json_output.py``), so add fields, do not rename them. A message that is not
+the result goes through ``state.say(...)`` (stderr, silent with ``-q``). Never ``print``.
+
+**Progress.** Long work takes ``state.progress(label, unit)`` and passes it to the action,
+which calls ``update(done, total)`` per batch (give ``total`` when known) and
+``finish(summary)``: a Rich bar on a terminal, a line every few seconds otherwise, nothing
+with ``-q``; it is closed when the command ends, also on errors.
+
+**Settings and the acting user.** ``state.settings()`` loads them on first use
+(``edc.config``: flags > ``EDC_*`` environment > ``edc.toml``/``--config FILE`` > defaults).
+``settings.user`` is who is acting (``--user``, ``EDC_USER``, default the OS login name):
+record it as the audit actor of changes the command makes and check roles against it.
+
+**Errors and exit codes.** Actions raise ``errors.UserError`` subclasses: ``BadInputError``
+(2: the message names the flag, file:line or record), ``CheckFailedError`` (1: a check found
+a failure), ``ExternalSystemError`` (3: a server or database failed after retries). Only
+``edc.cli.app.run`` turns them into "edc: error: ..." on stderr and the exit code; usage
+errors Typer finds are exit 2 too. Anything else is a bug and keeps its traceback.
+
+**Logging.** Libraries log through ``logging.getLogger("edc.<area>")`` inside
+``edc.logs.context(study=..., site=..., subject=...)``; ``-v``/``-vv``/``-q`` set the level,
+and ``--verbose``, ``--quiet``, ``--config``, ``--user`` work anywhere on the line
+(``edc.cli.argv``).
+
+**Docs.** The README's command table is generated from the commands' help
+(``python -m edc.cli.docs --write``); a test fails when it is stale.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import sys
 from collections.abc import Sequence
-
-import edc
-from edc import config, errors, logs
-
-# Subcommand modules, in the order `edc --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "edc.cli.demo_cmd",
-    "edc.cli.protocol_cmd",
-    "edc.cli.db_cmd",
-    "edc.cli.audit_cmd",
-    "edc.cli.publish_cmd",
-    "edc.cli.sync_cmd",
-    "edc.cli.scheduler_cmd",
-    "edc.cli.generate_cmd",
-    "edc.cli.load_cmd",
-)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The root parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
-        prog="edc",
-        description=(
-            "FHIR-native electronic data capture for multi-center randomized trials. "
-            "Exit codes: 0 ok, 1 a check found a failure, 2 bad input, 3 an external system failed."
-        ),
-    )
-    parser.add_argument("--version", action="version", version=f"edc {edc.__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logs.configure_logging(args.verbose)
-    try:
-        settings = config.load_settings()
-        code: int = args.run(args, settings)
-    except errors.UserError as exc:
-        print(f"edc: error: {exc.message}", file=sys.stderr)
-        if exc.details:
-            print(exc.details, file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("edc: interrupted", file=sys.stderr)
-        return 130
-    return code
+    """Run one command line (default ``sys.argv[1:]``) and return its exit code."""
+    from edc.cli import app
+
+    return app.run(argv)

@@ -1,52 +1,66 @@
-"""`edc audit verify|show`: check the audit trail's hash chain; show one record's history."""
+"""`edc audit verify|show`: check the audit trail's hash chain; show the history of records."""
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from edc import config
+import typer
 
+from edc.cli import render, state
+from edc.cli.options import FormatOption
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "audit", help="verify the audit trail or show a record's history"
-    )
-    sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    verify = sub.add_parser(
-        "verify", help="recompute the hash chain; exit 1 naming the first broken row"
-    )
-    verify.set_defaults(run=_verify)
-    show = sub.add_parser("show", help="print the changes to one record, oldest first")
-    show.add_argument(
-        "--record", required=True, metavar="TABLE:ID", help="e.g. subject:12 or item_value:40"
-    )
-    show.set_defaults(run=_show)
+if TYPE_CHECKING:
+    from edc.actions.audit import HistoryEntry
+    from edc.warehouse.chain import ChainReport
+
+app = typer.Typer(
+    help="verify the audit trail, or show the history of records", no_args_is_help=True
+)
 
 
-def _verify(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import audit as audit_actions
-
-    report = audit_actions.verify(settings)
-    print(f"audit chain intact: {report.rows} rows, head {report.head_seq} {report.head_hash}")
-    return 0
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="audit")
 
 
-def _show(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import audit as audit_actions
+def _intact(report: ChainReport) -> str:
+    return f"audit chain intact: {report.rows} rows, head {report.head_seq} {report.head_hash}"
 
-    entries = audit_actions.history(settings, args.record)
-    if not entries:
-        print(f"no audit rows for {args.record}")
+
+@app.command()
+def verify(fmt: FormatOption = render.Format.table) -> None:
+    """Recompute the hash chain; exit 1 naming the first broken row."""
+    from edc.actions import audit
+
+    state.emit(audit.verify(state.settings()), fmt, render.View(headline=_intact))
+
+
+def history_lines(entries: list[HistoryEntry]) -> list[str]:
+    """One line per change (who, when, what, why), then its old and new values."""
+    lines = []
     for entry in entries:
         field = f" {entry.field}" if entry.field else ""
         reason = f"  reason: {entry.reason}" if entry.reason else ""
-        print(
+        lines.append(
             f"#{entry.seq} {entry.at.isoformat()} {entry.actor} ({entry.role}) {entry.action}"
             f"{field}{reason}"
         )
         if entry.old_value is not None:
-            print(f"    old: {entry.old_value}")
+            lines.append(f"    old: {entry.old_value}")
         if entry.new_value is not None:
-            print(f"    new: {entry.new_value}")
-    return 0
+            lines.append(f"    new: {entry.new_value}")
+    return lines
+
+
+@app.command()
+def show(
+    record: Annotated[
+        str,
+        typer.Option(metavar="TABLE:ID", help="one record by table and row id, e.g. subject:12"),
+    ],
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Print every change to one record, oldest first."""
+    from edc.actions import audit
+
+    entries = audit.history(state.settings(), record)
+    state.emit(entries, fmt, render.View(text=history_lines))

@@ -2,58 +2,68 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from edc import config
+import typer
+
+from edc.cli import render, state
+from edc.cli.options import FormatOption
+
+if TYPE_CHECKING:
+    from edc.actions.db import SchemaState
+
+app = typer.Typer(
+    help="create or migrate the warehouse database (EDC_DATABASE_URL; default a SQLite file "
+    "in EDC_DATA_DIR)",
+    no_args_is_help=True,
+)
+RevisionArgument = Annotated[str, typer.Argument(metavar="REV", help="target revision, or base")]
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "db",
-        help="create or migrate the warehouse database (EDC_DATABASE_URL)",
-        description="Database URL from EDC_DATABASE_URL; default a SQLite file in EDC_DATA_DIR.",
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")
+
+
+def _at(schema: SchemaState) -> str:
+    return f"warehouse at revision {schema.revision or 'base'}"
+
+
+@app.command()
+def upgrade(
+    revision: Annotated[str, typer.Option(metavar="REV", help="target revision")] = "head",
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Migrate the warehouse to the newest schema (creating a SQLite file and its folder)."""
+    from edc.actions import db
+
+    state.emit(db.upgrade(state.settings(), revision), fmt, render.View(headline=_at))
+
+
+@app.command()
+def downgrade(revision: RevisionArgument, fmt: FormatOption = render.Format.table) -> None:
+    """Migrate down to REV ('base' removes every table)."""
+    from edc.actions import db
+
+    state.emit(db.downgrade(state.settings(), revision), fmt, render.View(headline=_at))
+
+
+@app.command()
+def current(fmt: FormatOption = render.Format.table) -> None:
+    """Show the revision the warehouse is at, and the newest one this edc knows."""
+    from edc.actions import db
+
+    view: render.View[SchemaState] = render.View(
+        headline=lambda s: f"{s.revision or 'base'} (newest: {s.head})"
     )
-    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    upgrade = sub.add_parser("upgrade", help="migrate the warehouse to the newest schema")
-    upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
-    upgrade.set_defaults(run=_upgrade)
-    downgrade = sub.add_parser("downgrade", help="migrate down ('base' removes every table)")
-    downgrade.add_argument("revision", help="target revision, or 'base'")
-    downgrade.set_defaults(run=_downgrade)
-    current = sub.add_parser("current", help="show the revision the warehouse is at")
-    current.set_defaults(run=_current)
-    revision = sub.add_parser(
-        "revision", help="(developers) write a new migration from the model changes"
-    )
-    revision.add_argument("-m", "--message", required=True, help="what it does, imperative")
-    revision.set_defaults(run=_revision)
+    state.emit(db.current(state.settings()), fmt, view)
 
 
-def _upgrade(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import db as db_actions
-
-    print(f"warehouse at revision {db_actions.upgrade(settings, args.revision)}")
-    return 0
-
-
-def _downgrade(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import db as db_actions
-
-    print(f"warehouse at revision {db_actions.downgrade(settings, args.revision) or 'base'}")
-    return 0
-
-
-def _current(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import db as db_actions
-
-    at, head = db_actions.current(settings)
-    print(f"{at or 'base'} (newest: {head})")
-    return 0
-
-
-def _revision(args: argparse.Namespace, settings: config.Settings) -> int:
+@app.command()
+def revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="what it does, imperative")],
+) -> None:
+    """(developers) Write a new migration from the model changes."""
     from edc.warehouse import migrate
 
-    print(f"wrote {migrate.revision(settings.database_url, args.message)}")
-    return 0
+    path = migrate.revision(state.settings().database_url, message)
+    state.emit(path, render.Format.table, render.View(headline=lambda p: f"wrote {p}"))

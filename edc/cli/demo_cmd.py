@@ -2,60 +2,83 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from edc import config
-from edc.cli import fhir_args
-from edc.progress import StreamProgress
+import typer
+
+from edc.cli import render, state
+from edc.cli.options import FhirUrlOption, FormatOption, ServerFlags, include
+from edc.cli.sync_cmd import COUNT_COLUMNS
+
+if TYPE_CHECKING:
+    from edc.actions.demo import DemoResult
+
+SCOPE = "system/*.*"
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo",
-        help="run the whole path on an example study and summarize it",
-        description=(
-            "Compile an example protocol, generate a synthetic three-site trial (FHIR R4 "
-            "NDJSON, with a few deliberately bad responses), sync it into the warehouse "
-            "(EDC_DATABASE_URL, default a SQLite file in EDC_DATA_DIR) and print per site: "
-            "patients, subjects, forms and adverse events by grade, and what was rejected and "
-            "why. Needs no server; with --fhir-url the same data goes through that server "
-            "(publish, load, sync). Running it again reuses the generated files."
+def register(root: typer.Typer) -> None:
+    root.command("demo")(demo)
+
+
+def _headline(result: DemoResult) -> list[str]:
+    problems = sum(group.count for group in result.problems)
+    return [
+        f"generated: {result.generated}",
+        f"rejected (kept raw for the monitors): {result.rejected} ({problems} problems)",
+        f"warehouse: {result.database}",
+    ]
+
+
+DEMO_VIEW: render.View[DemoResult] = render.View(
+    sections=(
+        render.Section(
+            "sync.counts", title="synced", key="type", total="total", columns=COUNT_COLUMNS
         ),
-    )
-    parser.add_argument(
-        "--study",
-        type=Path,
-        help="protocol file (default: the shipped spine-mwa-01 example)",
-    )
-    parser.add_argument("--patients", type=int, default=300, help="hospital patients (default 300)")
-    parser.add_argument("--seed", type=int, default=2027, help="generator seed (default 2027)")
-    parser.add_argument(
-        "--defect-rate",
-        type=float,
-        default=0.02,
-        help="share of responses made invalid on purpose, to show rejection (default 0.02)",
-    )
-    fhir_args.add_server_arguments(parser, required=False, scope="system/*.*")
-    parser.set_defaults(run=_demo)
+        render.Section("sites", title="per site"),
+        render.Section("problems", title="rejected, by reason"),
+    ),
+    headline=_headline,
+)
 
 
-def _demo(args: argparse.Namespace, settings: config.Settings) -> int:
+@include(ServerFlags, "server")
+def demo(
+    server: ServerFlags,
+    study: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="protocol file (default: the shipped spine-mwa-01)"),
+    ] = None,
+    patients: Annotated[int, typer.Option(metavar="N", help="hospital patients")] = 300,
+    seed: Annotated[int, typer.Option(metavar="N", help="generator seed")] = 2027,
+    defect_rate: Annotated[
+        float,
+        typer.Option(
+            metavar="RATE", help="share of responses made invalid on purpose, to show rejection"
+        ),
+    ] = 0.02,
+    fhir_url: FhirUrlOption = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Run the whole path on an example study and summarize it.
+
+    Compiles an example protocol, generates a synthetic three-site trial (FHIR R4 NDJSON, with
+    a few deliberately bad responses), syncs it into the warehouse (EDC_DATABASE_URL, default a
+    SQLite file in EDC_DATA_DIR) and prints per site: patients, subjects, forms and adverse
+    events by grade, and what was rejected and why. Needs no server; with --fhir-url the same
+    data goes through that server (publish, load, sync). Running it again reuses the generated
+    files.
+    """
     # Imported here: the demo pulls in every subsystem, which other commands need not load.
-    from edc.actions import demo
+    from edc.actions import demo as demo_action
 
-    options = demo.DemoOptions(
-        study=args.study or demo.example_study(),
-        patients=args.patients,
-        seed=args.seed,
-        defect_rate=args.defect_rate,
-        server=fhir_args.server_spec(args, settings) if args.fhir_url else None,
+    settings = state.settings()
+    options = demo_action.DemoOptions(
+        study=study or demo_action.example_study(),
+        patients=patients,
+        seed=seed,
+        defect_rate=defect_rate,
+        server=server.spec(settings, fhir_url, scope=SCOPE) if fhir_url else None,
     )
-    result = demo.demo(
-        settings, options, lambda stage, unit: StreamProgress(sys.stderr, stage, unit)
-    )
-    print("\n".join(result.report()))
-    print(f"\nwarehouse: {settings.database_url}")
-    return 0
+    result = demo_action.demo(settings, options, state.progress)
+    state.emit(result, fmt, DEMO_VIEW)

@@ -1,61 +1,62 @@
-"""`edc load`: load a generated directory into a FHIR server (idempotent)."""
+"""`edc load DIR --fhir-url URL`: load a generated directory into a FHIR server (idempotent)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
-from edc import config
-from edc.progress import StreamProgress
+import typer
 
+from edc.cli import render, state
+from edc.cli.options import FormatOption, RequiredFhirUrl, ServerFlags, include
+
+if TYPE_CHECKING:
+    from edc.actions.load import LoadResult
+
+SCOPE = "system/*.read system/*.write"
 _SHOWN_BAD_LINES = 10
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "load",
-        help="load a directory written by `edc generate` into a FHIR server",
-        description=(
-            "Stream the generated NDJSON patient by patient into the server in transaction "
-            "Bundles of conditional creates (on each resource's identifier), so a second load "
-            "creates nothing. The study definitions must be published on the server first. "
-            "Lines that are not JSON (injected defects) are skipped and listed. Exit 3 when "
-            "the server cannot be reached."
-        ),
-    )
-    parser.add_argument("directory", type=Path, help="the --out directory of `edc generate`")
-    parser.add_argument("--fhir-url", required=True, help="FHIR R4 base URL")
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=500,
-        help="entries per transaction (whole patients; default 500)",
-    )
-    parser.add_argument(
-        "--max-attempts", type=int, default=5, help="tries per request before giving up (default 5)"
-    )
-    parser.set_defaults(run=_load)
+def register(root: typer.Typer) -> None:
+    root.command("load")(load)
 
 
-def _load(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import load
-    from edc.fhir import RetryPolicy
+LOAD_VIEW: render.View[LoadResult] = render.View(
+    sections=(render.Section("counts", key="type", total="total"),),
+    headline=lambda r: f"loaded {r.patients:,} patients in {r.seconds:.1f} s",
+)
 
-    progress = StreamProgress(sys.stderr, "load", "patients")
-    result = load.load(
-        args.directory,
-        args.fhir_url,
-        batch_entries=max(1, args.batch_size),
-        retry=RetryPolicy(max_attempts=max(1, args.max_attempts)),
-        progress=progress,
+
+@include(ServerFlags, "server")
+def load(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="the --out directory of `edc generate`")
+    ],
+    fhir_url: RequiredFhirUrl,
+    server: ServerFlags,
+    batch_size: Annotated[
+        int, typer.Option(metavar="N", help="entries per transaction (whole patients)")
+    ] = 500,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Load a directory written by `edc generate` into a FHIR server.
+
+    Streams the generated NDJSON patient by patient into the server in transaction Bundles of
+    conditional creates (on each resource's identifier), so a second load creates nothing. The
+    study definitions must be published on the server first. Lines that are not JSON (injected
+    defects) are skipped and listed. Exit 3 when the server cannot be reached.
+    """
+    from edc.actions import load as load_action
+
+    spec = server.spec(state.settings(), fhir_url, scope=SCOPE)
+    result = load_action.load(
+        directory,
+        spec,
+        batch_entries=max(1, batch_size),
+        progress=state.progress("load", "patients"),
     )
-    for line in result.summary_lines():
-        print(line)
+    state.emit(result, fmt, LOAD_VIEW)
     if result.bad_lines:
-        print(f"skipped {len(result.bad_lines)} unreadable line(s):", file=sys.stderr)
+        state.say(f"skipped {len(result.bad_lines)} unreadable line(s):")
         for bad in result.bad_lines[:_SHOWN_BAD_LINES]:
-            print(f"  {bad.file}:{bad.line}: {bad.reason}", file=sys.stderr)
-    print(f"loaded {result.patients:,} patients in {result.seconds:.1f} s")
-    return 0
+            state.say(f"  {bad.file}:{bad.line}: {bad.reason}")

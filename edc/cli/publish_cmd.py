@@ -2,42 +2,76 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import Any
+import dataclasses
 
-from edc import config
-from edc.cli import fhir_args
+import typer
+
+from edc.cli import render, state
+from edc.cli.options import FormatOption, ProtocolFile, RequiredFhirUrl, ServerFlags, include
+
+SCOPE = "system/*.read system/*.write"
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "publish",
-        help="register a protocol and publish its FHIR definitions to a server",
-        description=(
-            "Check and register the protocol, then send its definitions (ResearchStudy per "
-            "study and site, PlanDefinitions, Questionnaires, Groups, CodeSystems, ValueSets, "
-            "Locations, Organization) in one transaction of conditional PUTs. Only what the "
-            "server lacks or holds in another form is sent, so publishing twice changes "
-            "nothing. Exit 2: the protocol has problems, or the server holds this version with "
-            "other content (nothing is sent). Exit 3: the server is unreachable or lacks what "
-            "publishing needs (named)."
-        ),
+def register(root: typer.Typer) -> None:
+    root.command("publish")(publish)
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishReport:
+    """What `edc publish` reports: the protocol, the server, definitions sent and unchanged."""
+
+    study: str
+    version: str
+    sha256: str
+    server_url: str
+    sent: int
+    unchanged: int
+    definitions: list[dict[str, object]]
+
+
+@include(ServerFlags, "server")
+def publish(
+    file: ProtocolFile,
+    fhir_url: RequiredFhirUrl,
+    server: ServerFlags,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Register a protocol and publish its FHIR definitions to a server.
+
+    Check and register the protocol, then send its definitions (ResearchStudy per study and
+    site, PlanDefinitions, Questionnaires, Groups, CodeSystems, ValueSets, Locations,
+    Organization) in one transaction of conditional PUTs. Only what the server lacks or holds
+    in another form is sent, so publishing twice changes nothing. Exit 2: the protocol has
+    problems, or the server holds this version with other content (nothing is sent). Exit 3:
+    the server is unreachable or lacks what publishing needs (named).
+    """
+    from edc.actions import publish as publish_action
+
+    settings = state.settings()
+    result = publish_action.publish(settings, file, server.spec(settings, fhir_url, scope=SCOPE))
+    overview = result.registered.checked.overview()
+    report = PublishReport(
+        study=overview.study,
+        version=overview.version,
+        sha256=overview.sha256,
+        server_url=result.server_url,
+        sent=result.sent,
+        unchanged=result.unchanged,
+        definitions=[
+            {
+                "resource_type": p.definition.resource_type,
+                "key": p.definition.key,
+                "server_id": p.server_id,
+                "version_id": p.version_id,
+                "sent": p.sent,
+            }
+            for p in result.published
+        ],
     )
-    parser.add_argument("file", type=Path, help="protocol YAML file")
-    fhir_args.add_server_arguments(parser, required=True, scope="system/*.read system/*.write")
-    parser.set_defaults(run=_publish)
-
-
-def _publish(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import publish
-
-    server = fhir_args.server_spec(args, settings)
-    result = publish.publish(settings, args.file, server)
-    summary = result.registered.checked.summary()
-    print(f"{summary}")
-    print(
-        f"published to {result.server_url}: {result.sent} sent, "
-        f"{result.unchanged} already there unchanged"
+    view = render.View[PublishReport](
+        headline=lambda r: [
+            overview.text(),
+            f"published to {r.server_url}: {r.sent} sent, {r.unchanged} already there unchanged",
+        ]
     )
-    return 0
+    state.emit(report, fmt, view)

@@ -2,108 +2,123 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-from typing import Any
+import dataclasses
+import datetime as dt
+from typing import Annotated
 
-from edc import config
-from edc.cli import sync_cmd
+import typer
 
+from edc.cli import render, state
+from edc.cli.options import FormatOption, ServerFlags, include
+from edc.cli.sync_cmd import SourceFlags
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "scheduler",
-        help="run syncs on a schedule (jobs stored in the warehouse)",
-        description=(
-            "Jobs are kept in the warehouse (APScheduler's job store), so they survive restarts "
-            "and every scheduler process sees them. Several `edc scheduler run` processes may "
-            "share one warehouse: a lease in the database keeps each job from running twice at "
-            "once. A failed run is logged, recorded, and tried again at the next interval."
-        ),
-    )
-    sub = parser.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
-
-    add = sub.add_parser(
-        "add",
-        help="schedule a sync of one study from one source",
-        description=(
-            "Store a job that runs `edc sync` with these options every INTERVAL; a job with the "
-            "same id is replaced. SMART settings are stored with the job (the key file's path, "
-            "never the key). Exit 2 if the options are wrong or the study is not registered."
-        ),
-    )
-    sync_cmd.add_source_arguments(add)
-    add.add_argument("--every", required=True, metavar="INTERVAL", help="e.g. 30s, 15m, 2h, 1d")
-    add.add_argument("--id", dest="job_id", metavar="NAME", help="job id (default: derived)")
-    add.set_defaults(run=_add)
-
-    listing = sub.add_parser("list", help="show the scheduled jobs and how their last run went")
-    listing.set_defaults(run=_list)
-
-    remove = sub.add_parser("remove", help="delete a scheduled job")
-    remove.add_argument("job_id", metavar="ID", help="the job id (see `edc scheduler list`)")
-    remove.set_defaults(run=_remove)
-
-    run = sub.add_parser(
-        "run",
-        help="run the scheduled jobs until stopped (SIGTERM, Ctrl-C)",
-        description=(
-            "Run every job stored in the warehouse at its interval, reading new jobs as they are "
-            "added, until SIGTERM or Ctrl-C (or --for). A run that fails is logged and recorded "
-            "(see `edc scheduler list`) and tried again at the next interval; a run still going "
-            "when its next one is due is not started twice, in this or another process."
-        ),
-    )
-    run.add_argument(
-        "--for", dest="duration", type=float, metavar="SECONDS", help="stop after this long"
-    )
-    run.set_defaults(run=_run)
+app = typer.Typer(
+    no_args_is_help=True, short_help="run syncs on a schedule (jobs stored in the warehouse)"
+)
+app.info.help = (
+    "Run syncs on a schedule. Jobs are kept in the warehouse, so they survive restarts and "
+    "every scheduler process sees them. Several `edc scheduler run` processes may share one "
+    "warehouse: a lease in the database keeps each job from running twice at once. A failed "
+    "run is logged, recorded, and tried again at the next interval."
+)
+JobId = Annotated[str, typer.Argument(metavar="ID", help="the job id (see `edc scheduler list`)")]
 
 
-def _add(args: argparse.Namespace, settings: config.Settings) -> int:
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="scheduler")
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRow:
+    """One scheduled job as `edc scheduler list` shows it (``every`` in seconds)."""
+
+    job_id: str
+    study: str
+    source: str
+    every: str
+    every_seconds: float
+    next_run: dt.datetime | None
+    last_outcome: str | None
+    last_message: str | None
+    running_on: str | None
+
+
+@app.command()
+@include(ServerFlags, "server")
+@include(SourceFlags, "what")
+def add(
+    what: SourceFlags,
+    server: ServerFlags,
+    every: Annotated[str, typer.Option(metavar="INTERVAL", help="e.g. 30s, 15m, 2h, 1d")],
+    job_id: Annotated[
+        str | None, typer.Option("--id", metavar="ID", help="job id (default: derived)")
+    ] = None,
+) -> None:
+    """Schedule a sync of one study from one source.
+
+    Stores a job that runs `edc sync` with these options every INTERVAL; a job with the same id
+    is replaced. SMART settings are stored with the job (the key file's path, never the key).
+    Exit 2 if the options are wrong or the study is not registered.
+    """
     from edc.actions import scheduler
 
-    every = scheduler.parse_every(args.every)
-    request = sync_cmd.sync_request(args, settings)
-    job_id = scheduler.add(settings, request, every, job_id=args.job_id)
-    print(f"scheduled {job_id}: sync {args.study} every {args.every}")
-    return 0
+    interval = scheduler.parse_every(every)
+    settings = state.settings()
+    stored = scheduler.add(settings, what.request(settings, server), interval, job_id=job_id)
+    state.say(f"scheduled {stored}: sync {what.study} every {every}")
 
 
-def _list(args: argparse.Namespace, settings: config.Settings) -> int:
+@app.command("list")
+def list_(fmt: FormatOption = render.Format.table) -> None:
+    """Show the scheduled jobs and how their last run went."""
     from edc.actions import scheduler
 
-    schedules = scheduler.list_schedules(settings)
-    if not schedules:
-        print("no scheduled jobs")
-    for item in schedules:
-        source = item.arguments.get("source_dir") or item.arguments.get("fhir_url")
-        last = item.last_outcome or "never run"
-        if item.last_message:
-            last += f" ({item.last_message})"
-        running = f", running on {item.holder}" if item.holder else ""
-        when = item.next_run.isoformat(timespec="seconds") if item.next_run else "paused"
-        print(
-            f"{item.job_id}: sync {item.arguments.get('study')} from {source} every "
-            f"{scheduler.every_text(item.every)}; next {when}; last: {last}{running}"
+    rows = [
+        JobRow(
+            job_id=item.job_id,
+            study=str(item.arguments.get("study")),
+            source=str(item.arguments.get("source_dir") or item.arguments.get("fhir_url")),
+            every=scheduler.every_text(item.every),
+            every_seconds=item.every.total_seconds(),
+            next_run=item.next_run,
+            last_outcome=item.last_outcome,
+            last_message=item.last_message,
+            running_on=item.holder,
         )
-    return 0
+        for item in scheduler.list_schedules(state.settings())
+    ]
+    view = render.View[list[JobRow]](
+        sections=(render.Section("", columns=_LIST_COLUMNS),),
+        headline=lambda jobs: [] if jobs else ["no scheduled jobs"],
+    )
+    state.emit(rows, fmt, view)
 
 
-def _remove(args: argparse.Namespace, settings: config.Settings) -> int:
+_LIST_COLUMNS = ("job_id", "study", "source", "every", "next_run", "last_outcome", "running_on")
+
+
+@app.command()
+def remove(job_id: JobId) -> None:
+    """Delete a scheduled job."""
     from edc.actions import scheduler
 
-    scheduler.remove(settings, args.job_id)
-    print(f"removed {args.job_id}")
-    return 0
+    scheduler.remove(state.settings(), job_id)
+    state.say(f"removed {job_id}")
 
 
-def _run(args: argparse.Namespace, settings: config.Settings) -> int:
-    # APScheduler's own warnings (misfires, executor trouble) go where edc's logs go.
+@app.command()
+def run(
+    duration: Annotated[
+        float | None, typer.Option("--for", metavar="SECONDS", help="stop after this long")
+    ] = None,
+) -> None:
+    """Run the scheduled jobs until stopped (SIGTERM, Ctrl-C).
+
+    Runs every job stored in the warehouse at its interval, reading new jobs as they are added,
+    until SIGTERM or Ctrl-C (or --for). A run that fails is logged and recorded (see `edc
+    scheduler list`) and tried again at the next interval; a run still going when its next one
+    is due is not started twice, in this or another process.
+    """
     from edc.actions import scheduler
 
-    logging.getLogger("apscheduler").handlers[:] = logging.getLogger("edc").handlers
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").propagate = False
-    scheduler.run(settings, duration=args.duration)
-    return 0
+    scheduler.run(state.settings(), duration=duration)

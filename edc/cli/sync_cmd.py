@@ -2,117 +2,145 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
+import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from edc import config, errors
-from edc.cli import fhir_args
-from edc.progress import StreamProgress
+import typer
+
+from edc import errors
+from edc.cli import render, state
+from edc.cli.options import FhirUrlOption, FormatOption, ServerFlags, StudyOption, include
 from edc.synced_types import TYPES
 
 if TYPE_CHECKING:
-    from edc.actions.sync import SyncRequest
+    from edc import config
+    from edc.actions.sync import SyncRequest, SyncResult
+
+SCOPE = "system/*.read"
 
 
-def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "sync",
-        help="pull a study's patients, subjects, forms and adverse events into the warehouse",
-        description=(
-            "Pull, for the study's patients: "
-            + ", ".join(TYPES)
-            + ". Raw JSON is kept as received (once per version); subjects, consents, visits, "
-            "form responses with typed item values, and adverse events are normalized. "
-            "Incremental: each source remembers how far it got, saved with the data, so an "
-            "interrupted sync loses and duplicates nothing when run again. Resources that fail "
-            "checks are kept raw and listed as data problems; they do not fail the sync "
-            "(exit 0) unless --strict (exit 1). Exit 2: bad options, unknown study, unreadable "
-            "directory. Exit 3: the server stayed unreachable or the export failed."
+def register(root: typer.Typer) -> None:
+    root.command("sync", help=_HELP)(sync)
+
+
+_HELP = (
+    "Pull a study's patients, subjects, forms and adverse events into the warehouse.\n\n"
+    "Pulls, for the study's patients: " + ", ".join(TYPES) + ". Raw JSON is kept as received "
+    "(once per version); subjects, consents, visits, form responses with typed item values, and "
+    "adverse events are normalized. Incremental: each source remembers how far it got, saved "
+    "with the data, so an interrupted sync loses and duplicates nothing when run again. "
+    "Resources that fail checks are kept raw and listed as data problems, grouped by reason; "
+    "they do not fail the sync (exit 0) unless --strict (exit 1). Exit 2: bad options, unknown "
+    "study, unreadable directory. Exit 3: the server stayed unreachable or the export failed."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFlags:
+    """What to sync and from where (shared by `edc sync` and `edc scheduler add`)."""
+
+    study: StudyOption
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="a directory of NDJSON files in the Bulk layout "
+            "(<Type>.ndjson, <Type>.<n>.ndjson)",
         ),
-    )
-    add_source_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=1000, help="resources per transaction")
-    parser.add_argument("--page-size", type=int, default=200, help="resources per search page")
-    parser.add_argument(
-        "--overlap",
-        type=float,
-        default=300.0,
-        metavar="SECONDS",
-        help="how far back before the last sync a REST pull starts (default 300)",
-    )
-    parser.add_argument("--strict", action="store_true", help="exit 1 if anything was rejected")
-    parser.add_argument(
-        "--progress-interval",
-        type=float,
-        default=2.0,
-        metavar="SECONDS",
-        help="at most one progress line per interval on stderr (0: one per batch)",
-    )
-    parser.set_defaults(run=_sync)
+    ] = None
+    fhir_url: FhirUrlOption = None
+    bulk: Annotated[bool, typer.Option(help="pull with Bulk Data $export")] = False
+    group: Annotated[
+        str | None, typer.Option(metavar="ID", help="Group to export (default: Patient level)")
+    ] = None
+    types: Annotated[
+        str | None, typer.Option(metavar="T,T", help="resource types to pull (default: all)")
+    ] = None
 
+    def request(
+        self, settings: config.Settings, server: ServerFlags, **options: Any
+    ) -> SyncRequest:
+        """The sync request these flags describe; ``options`` set the other fields.
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """What to sync and from where (shared with ``edc scheduler add``)."""
-    parser.add_argument("--study", required=True, metavar="ID", help="the study's code")
-    parser.add_argument(
-        "--source",
-        type=Path,
-        metavar="DIR",
-        help="a directory of NDJSON files in the Bulk layout (<Type>.ndjson, <Type>.<n>.ndjson)",
-    )
-    fhir_args.add_server_arguments(parser, required=False, scope="system/*.read")
-    parser.add_argument("--bulk", action="store_true", help="pull with Bulk Data $export")
-    parser.add_argument("--group", metavar="ID", help="Group to export (default: Patient level)")
-    parser.add_argument(
-        "--types", metavar="T,T", help="resource types to pull (default: all of them)"
-    )
+        :raises errors.BadInputError: neither or both of --source and --fhir-url, a bad server.
+        """
+        from edc.actions import sync as sync_action
 
-
-def sync_request(
-    args: argparse.Namespace, settings: config.Settings, **options: Any
-) -> SyncRequest:
-    """The request the source flags describe; ``options`` set the other fields.
-
-    :raises errors.BadInputError: neither or both of --source and --fhir-url, or a bad server.
-    """
-    from edc.actions import sync
-
-    if (args.source is None) == (args.fhir_url is None):
-        raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
-    server = fhir_args.server_spec(args, settings) if args.fhir_url else None
-    types = tuple(t.strip() for t in args.types.split(",") if t.strip()) if args.types else TYPES
-    return sync.SyncRequest(
-        study=args.study,
-        source_dir=args.source,
-        server=server,
-        bulk=args.bulk,
-        group=args.group,
-        types=types,
-        **options,
-    )
-
-
-def _sync(args: argparse.Namespace, settings: config.Settings) -> int:
-    from edc.actions import sync
-
-    request = sync_request(
-        args,
-        settings,
-        batch_size=args.batch_size,
-        page_size=args.page_size,
-        overlap_seconds=args.overlap,
-        strict=args.strict,
-    )
-    progress = StreamProgress(sys.stderr, "sync", "resources", interval=args.progress_interval)
-    result = sync.sync(settings, request, progress=progress)
-    for line in result.lines():
-        print(line)
-    print(f"synced {result.study} from {result.source} in {result.seconds:.1f} s")
-    if result.rejected:
-        print(
-            f"{result.rejected} resource(s) rejected: kept raw and recorded as data problems",
-            file=sys.stderr,
+        if (self.source is None) == (self.fhir_url is None):
+            raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
+        spec = server.spec(settings, self.fhir_url, scope=SCOPE) if self.fhir_url else None
+        types: tuple[str, ...] = TYPES
+        if self.types:
+            types = tuple(t.strip() for t in self.types.split(",") if t.strip())
+        return sync_action.SyncRequest(
+            study=self.study,
+            source_dir=self.source,
+            server=spec,
+            bulk=self.bulk,
+            group=self.group,
+            types=types,
+            **options,
         )
-    return 0
+
+
+def _summary(result: SyncResult) -> list[str]:
+    lines = []
+    deleted = [f"{name} {c.deleted:,}" for name, c in result.counts.items() if c.deleted]
+    if deleted:
+        kept = "kept here, reported as data problems"
+        lines.append(f"deleted on the server since ({kept}): {', '.join(deleted)}")
+    if result.skipped:
+        lines.append(f"not offered by the server (skipped): {', '.join(result.skipped)}")
+    lines.append(f"synced {result.study} from {result.source} in {result.seconds:.1f} s")
+    return lines
+
+
+# Per type in the table; "deleted" is a separate line there (it is not part of the total).
+COUNT_COLUMNS = ("type", "new", "updated", "unchanged", "rejected")
+SYNC_VIEW: render.View[SyncResult] = render.View(
+    sections=(render.Section("counts", key="type", total="total", columns=COUNT_COLUMNS),),
+    headline=_summary,
+    extra={"rejected": lambda r: r.rejected},
+)
+
+
+@include(ServerFlags, "server")
+@include(SourceFlags, "what")
+def sync(
+    what: SourceFlags,
+    server: ServerFlags,
+    batch_size: Annotated[int, typer.Option(metavar="N", help="resources per transaction")] = 1000,
+    page_size: Annotated[int, typer.Option(metavar="N", help="resources per search page")] = 200,
+    overlap: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", help="how far back before the last sync a REST pull starts"
+        ),
+    ] = 300.0,
+    strict: Annotated[bool, typer.Option(help="exit 1 if anything was rejected")] = False,
+    progress_interval: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="without a terminal: at most one progress line per interval on stderr",
+        ),
+    ] = 5.0,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    from edc.actions import sync as sync_action
+
+    settings = state.settings()
+    request = what.request(
+        settings,
+        server,
+        batch_size=batch_size,
+        page_size=page_size,
+        overlap_seconds=overlap,
+        strict=strict,
+    )
+    progress = state.progress("sync", "resources", interval=progress_interval)
+    result = sync_action.sync(settings, request, progress=progress)
+    state.emit(result, fmt, SYNC_VIEW)
+    if result.rejected:
+        state.say(f"{result.rejected} resource(s) rejected: kept raw and recorded as data problems")

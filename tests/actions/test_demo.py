@@ -43,8 +43,8 @@ def env(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_demo_brings_the_trial_into_the_warehouse_and_reports_it(
     env: Path, database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_demo("--defect-rate", "0.05") == 0
-    out = capsys.readouterr().out
+    assert run_demo("--defect-rate", "0.05", "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
     patients = truth(env, "patients.ndjson")
     defects = truth(env, "defects.ndjson")
     assert defects, "the demo data should carry some deliberate defects"
@@ -76,11 +76,10 @@ def test_demo_brings_the_trial_into_the_warehouse_and_reports_it(
     assert rejected == {d["id"] for d in broken}
     assert unreadable == len(defects) - len(broken)
 
-    for code in ("01", "02", "03"):
-        line = next(line for line in out.splitlines() if line.startswith(f"  {code} "))
-        assert f"{enrolled[code]:>9,}" in line  # the subjects column
-    assert f"rejected (kept raw for the monitors): {len(defects)} (" in out
-    assert "e.g. " in out
+    assert {site["code"]: site["subjects"] for site in report["sites"]} == dict(enrolled)
+    assert report["rejected"] == len(defects)
+    assert sum(group["count"] for group in report["problems"]) >= len(defects)
+    assert all(group["example"] for group in report["problems"])
 
     # Run again: the generated files are reused and nothing new arrives.
     assert run_demo("--defect-rate", "0.05") == 0
@@ -141,7 +140,7 @@ def test_demo_through_a_fhir_server(
     enrolled = collections.Counter(
         p["site"] for p in truth(tmp_path / "data", "patients.ndjson") if p["enrolled"]
     )
-    for code in ("01", "02", "03"):
-        line = next(line for line in out.splitlines() if line.startswith(f"  {code} "))
-        assert f"{enrolled[code]:>9,}" in line
+    for code in ("01", "02", "03"):  # the per-site table: code, name, patients, subjects, ...
+        line = next(line for line in out.splitlines() if line.startswith(f"{code} "))
+        assert f" {enrolled[code]:,} " in line
     assert "rejected (kept raw for the monitors): 0 (0 problems)" in out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -65,10 +66,15 @@ def test_jobs_are_added_listed_and_removed(
     add = ["scheduler", "add", "--study", "MINI-01", "--every", "15m"]
     assert cli.main([*add, "--source", str(source), "--id", "nightly"]) == 0
     assert cli.main([*add, "--fhir-url", "https://ehr.example.org/fhir", "--bulk"]) == 0
-    assert cli.main(["scheduler", "list"]) == 0
-    out = capsys.readouterr().out
-    assert f"nightly: sync MINI-01 from {source.resolve()} every 15m" in out
-    assert "from https://ehr.example.org/fhir every 15m" in out and "last: never run" in out
+    capsys.readouterr()
+    assert cli.main(["scheduler", "list", "--format", "json"]) == 0
+    listed = {job["job_id"]: job for job in json.loads(capsys.readouterr().out)}
+    assert listed["nightly"]["source"] == str(source.resolve())
+    (server_job,) = (job for name, job in listed.items() if name != "nightly")
+    assert server_job["source"] == "https://ehr.example.org/fhir"
+    for job in listed.values():
+        assert (job["study"], job["every"], job["every_seconds"]) == ("MINI-01", "15m", 900)
+        assert job["last_outcome"] is None  # never run
     # Bad input never reaches the job store.
     assert cli.main([*add, "--source", str(tmp_path / "missing")]) == errors.EXIT_BAD_INPUT
     assert cli.main([*add[:3], "NOPE", *add[4:], "--source", str(source)]) == 2
