@@ -27,7 +27,7 @@ from edc.sync import cursors, directory, rest
 from edc.sync.ingest import Ingestor, TypeCounts
 from edc.sync.scope import load_scope
 from edc.synced_types import TYPES
-from edc.warehouse import db, migrate
+from edc.warehouse import db, migrate, site_summary
 
 ClientFactory = Callable[[ServerSpec], FhirClient]
 
@@ -96,6 +96,8 @@ class SyncResult:
     counts: dict[str, TypeCounts]
     skipped: tuple[str, ...]
     seconds: float
+    # The problems this sync recorded, grouped by reason (what `edc sync` prints).
+    problems: tuple[site_summary.ProblemGroup, ...] = ()
 
     @property
     def rejected(self) -> int:
@@ -155,6 +157,9 @@ def sync(
         maker = db.make_sessionmaker(engine)
         with db.transaction(maker) as session:
             scope = load_scope(session=session, study_code=request.study)
+            problems_before = site_summary.last_problem_id(
+                session=session, study_code=request.study
+            )
         skipped: tuple[str, ...] = ()
         if request.source_dir is not None:
             source = str(request.source_dir.resolve())
@@ -187,9 +192,20 @@ def sync(
                 else:
                     skipped = puller.pull()
         progress.finish(f"{sum(c.total for c in ingestor.counts.values()):,} resources")
+        with db.transaction(maker) as session:
+            problems = site_summary.list_problem_groups(
+                session=session, study_code=request.study, after_id=problems_before
+            )
     finally:
         engine.dispose()
-    result = SyncResult(request.study, source, ingestor.counts, skipped, time.monotonic() - started)
+    result = SyncResult(
+        request.study,
+        source,
+        ingestor.counts,
+        skipped,
+        time.monotonic() - started,
+        tuple(problems),
+    )
     if request.strict and result.rejected:
         raise errors.CheckFailedError(
             f"{result.rejected} resource(s) rejected (kept raw, recorded as data problems)",

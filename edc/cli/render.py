@@ -180,10 +180,14 @@ def _print_table(result: T, view: View[T], headline: list[str]) -> None:
         for line in view.text(result):
             console.print(Text(line), soft_wrap=True)
     elif view.sections:
-        for number, section in enumerate(view.sections):
+        shown = 0
+        for section in view.sections:
             rows = rows_of(result, section, table=True)
-            if number:
+            if not rows and section.total is None:
+                continue  # an empty list is no table (say so in the headline if it matters)
+            if shown:
                 console.print()
+            shown += 1
             table = Table(
                 box=box.SIMPLE_HEAD,
                 show_edge=False,

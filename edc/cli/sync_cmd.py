@@ -99,7 +99,10 @@ def _summary(result: SyncResult) -> list[str]:
 # Per type in the table; "deleted" is a separate line there (it is not part of the total).
 COUNT_COLUMNS = ("type", "new", "updated", "unchanged", "rejected")
 SYNC_VIEW: render.View[SyncResult] = render.View(
-    sections=(render.Section("counts", key="type", total="total", columns=COUNT_COLUMNS),),
+    sections=(
+        render.Section("counts", key="type", total="total", columns=COUNT_COLUMNS),
+        render.Section("problems", title="rejected, by reason"),
+    ),
     headline=_summary,
     extra={"rejected": lambda r: r.rejected},
 )

@@ -131,8 +131,21 @@ def count_rejected(*, session: Session, study_code: str) -> int:
     return int(resources or 0) + int(texts or 0)
 
 
-def list_problem_groups(*, session: Session, study_code: str) -> list[ProblemGroup]:
-    """Open data problems of the study, grouped by kind and message, most frequent first."""
+def last_problem_id(*, session: Session, study_code: str) -> int:
+    """The newest data problem's id in the study (0 when there is none): what a later
+    ``list_problem_groups(after_id=...)`` leaves out."""
+    study_id = session.scalar(select(StudyRow.id).where(StudyRow.code == study_code))
+    found = session.scalar(
+        select(func.max(DataProblemRow.id)).where(DataProblemRow.study_id == study_id)
+    )
+    return int(found or 0)
+
+
+def list_problem_groups(
+    *, session: Session, study_code: str, after_id: int = 0
+) -> list[ProblemGroup]:
+    """Open data problems of the study (those recorded after problem ``after_id``), grouped by
+    kind and message, most frequent first."""
     study_id = session.scalar(select(StudyRow.id).where(StudyRow.code == study_code))
     groups: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
     rows = session.execute(
@@ -145,7 +158,11 @@ def list_problem_groups(*, session: Session, study_code: str) -> list[ProblemGro
             RawResourceRow.logical_id,
         )
         .outerjoin(RawResourceRow, RawResourceRow.id == DataProblemRow.raw_resource_id)
-        .where(DataProblemRow.study_id == study_id, DataProblemRow.status == "open")
+        .where(
+            DataProblemRow.study_id == study_id,
+            DataProblemRow.status == "open",
+            DataProblemRow.id > after_id,
+        )
         .order_by(DataProblemRow.id)
     )
     for kind, message, field_path, location, resource_type, logical_id in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,17 @@ def test_strict_exits_1_when_something_was_rejected(
     (source / "Observation.ndjson").write_bytes(b"not json\n")
     assert cli.main(["sync", "--study", "MINI-01", "--source", str(source), "--strict"]) == 1
     assert "1 resource(s) rejected" in capsys.readouterr().err
+
+
+def test_sync_prints_the_rejection_reasons_of_this_run(
+    source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (source / "Observation.ndjson").write_bytes(b"not json\n{}\n")
+    assert cli.main(["sync", "--study", "MINI-01", "--source", str(source), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "rejected, by reason" in out and "not_json" in out
+    # JSON: the groups of this run only; a second run records nothing new.
+    assert (
+        cli.main(["sync", "--study", "MINI-01", "--source", str(source), "--format", "json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["problems"] == []
