@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.generate_cmd",
     "edc.cli.load_cmd",
     "edc.cli.config_cmd",
+    "edc.cli.doctor_cmd",
 )
 
 HELP = (
