@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from edc import config, errors
 from edc.warehouse import chain, db, migrate
@@ -35,7 +35,7 @@ def verify(settings: config.Settings) -> chain.ChainReport:
     :raises errors.CheckFailedError: naming the first row that breaks the chain.
     :raises errors.BadInputError: when the database is not migrated to this edc's schema.
     """
-    engine = _open(settings)
+    engine = open_warehouse(settings)
     try:
         with db.read_only(engine).connect() as connection:
             report = chain.verify(connection)
@@ -55,7 +55,8 @@ def history(settings: config.Settings, record: str) -> list[HistoryEntry]:
     """Every audit row of one record, oldest first.
 
     :param record: ``TABLE:ID``, e.g. ``subject:12``.
-    :raises errors.BadInputError: for a malformed record or an unknown table.
+    :raises errors.BadInputError: for a malformed record, an unknown table, or a record that
+        neither exists nor has audit rows (a silent "nothing" would hide a typo).
     """
     table_name, _, record_id = record.partition(":")
     if not table_name or not record_id:
@@ -64,7 +65,7 @@ def history(settings: config.Settings, record: str) -> list[HistoryEntry]:
         known = ", ".join(sorted(Base.metadata.tables))
         raise errors.BadInputError(f"--record {record!r}: no table {table_name!r}", known)
     audit = table_of(AuditEventRow)
-    engine = _open(settings)
+    engine = open_warehouse(settings)
     try:
         with db.read_only(engine).connect() as connection:
             rows = connection.execute(
@@ -72,17 +73,27 @@ def history(settings: config.Settings, record: str) -> list[HistoryEntry]:
                 .where(audit.c.table_name == table_name, audit.c.record_id == record_id)
                 .order_by(audit.c.seq)
             ).mappings()
-            return [
+            entries = [
                 HistoryEntry(
                     **{field.name: row[field.name] for field in dataclasses.fields(HistoryEntry)}
                 )
                 for row in rows
             ]
+            if not entries and not _exists(connection, table_name, record_id):
+                raise errors.BadInputError(
+                    f"--record {record!r}: no such record, and no audit rows for it"
+                )
+            return entries
     finally:
         engine.dispose()
 
 
-def _open(settings: config.Settings) -> Engine:
+def open_warehouse(settings: config.Settings) -> Engine:
+    """An engine on the configured warehouse, which must exist and be migrated.
+
+    :raises errors.BadInputError: no warehouse there, or not at this edc's schema.
+    :raises errors.ExternalSystemError: the database cannot be reached.
+    """
     path = db.sqlite_file(settings.database_url)
     if path is not None and not path.is_file():
         # Connecting would create an empty database file: say what is missing instead.
@@ -95,3 +106,15 @@ def _open(settings: config.Settings) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def _exists(connection: Connection, table_name: str, record_id: str) -> bool:
+    table = Base.metadata.tables[table_name]
+    key = list(table.primary_key.columns)
+    if len(key) != 1:
+        return False
+    try:
+        value: object = int(record_id) if key[0].type.python_type is int else record_id
+    except (ValueError, NotImplementedError):
+        return False
+    return connection.scalar(select(key[0]).where(key[0] == value)) is not None
