@@ -75,7 +75,7 @@ def emit(result: T, fmt: Format, view: View[T] | None = None, *, quiet: bool = F
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     elif fmt is Format.csv:
         section = view.sections[0] if view.sections else None
-        write_csv(rows_of(result, section), sys.stdout)
+        write_csv(rows_of(result, section), sys.stdout, section.columns if section else ())
     else:
         _print_table(result, view, headline)
         return
@@ -130,9 +130,10 @@ def rows_of(result: Any, section: Section | None, *, table: bool = False) -> lis
     return rows
 
 
-def write_csv(rows: Sequence[Mapping[str, Any]], stream: Any) -> None:
-    """Rows as CSV with a header (columns in order of first appearance)."""
-    columns: dict[str, None] = {}
+def write_csv(rows: Sequence[Mapping[str, Any]], stream: Any, declared: Sequence[str] = ()) -> None:
+    """Rows as CSV with a header: the ``declared`` columns, then any others in order of first
+    appearance (so an empty result still has its header)."""
+    columns: dict[str, None] = dict.fromkeys(declared)
     for row in rows:
         columns.update(dict.fromkeys(row))
     writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n")

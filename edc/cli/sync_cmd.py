@@ -96,8 +96,8 @@ def _summary(result: SyncResult) -> list[str]:
     return lines
 
 
-# Per type in the table; "deleted" is a separate line there (it is not part of the total).
-COUNT_COLUMNS = ("type", "new", "updated", "unchanged", "rejected")
+# Per type. "deleted": held here, deleted on the server since (reported as data problems).
+COUNT_COLUMNS = ("type", "new", "updated", "unchanged", "rejected", "deleted")
 SYNC_VIEW: render.View[SyncResult] = render.View(
     sections=(
         render.Section("counts", key="type", total="total", columns=COUNT_COLUMNS),

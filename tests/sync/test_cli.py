@@ -24,8 +24,8 @@ def test_sync_prints_a_summary_per_type(
 ) -> None:
     assert cli.main(["sync", "--study", "MINI-01", "--source", str(source)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["type", "new", "updated", "unchanged", "rejected"]
-    assert "QuestionnaireResponse 8 0 0 0" in [" ".join(line.split()) for line in out]
+    assert out[0].split() == ["type", "new", "updated", "unchanged", "rejected", "deleted"]
+    assert "QuestionnaireResponse 8 0 0 0 0" in [" ".join(line.split()) for line in out]
     assert out[-1].startswith(f"synced MINI-01 from {source.resolve()} in ")
 
 
