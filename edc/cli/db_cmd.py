@@ -60,7 +60,9 @@ def current(fmt: FormatOption = render.Format.table) -> None:
 
 @app.command()
 def revision(
-    message: Annotated[str, typer.Option("--message", "-m", help="what it does, imperative")],
+    message: Annotated[
+        str, typer.Option("--message", "-m", metavar="TEXT", help="what it does, imperative")
+    ],
 ) -> None:
     """(developers) Write a new migration from the model changes."""
     from edc.warehouse import migrate

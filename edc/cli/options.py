@@ -141,7 +141,11 @@ def include(flags_type: type[Any], name: str) -> Callable[[Callable[..., R]], Ca
         ]
         added = [
             inspect.Parameter(
-                f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                # A field without a default is a required option.
+                default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default,
+                annotation=hints[f.name],
             )
             for f in fields
         ]
