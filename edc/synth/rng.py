@@ -14,12 +14,14 @@ for ``gauss``, ``choices`` or ``randrange``.
 from __future__ import annotations
 
 import enum
+import functools
 import random
 from collections.abc import Sequence
 from statistics import NormalDist
+from types import ModuleType
 from typing import TypeVar
 
-import numpy as np
+from edc import errors
 
 T = TypeVar("T")
 STANDARD_NORMAL = NormalDist()
@@ -90,7 +92,23 @@ def stream(seed: int, purpose: Purpose, *key: int) -> Draw:
     """The stream for ``purpose`` and ``key`` (e.g. a patient number) under the run ``seed``.
 
     :param seed: the run seed (a non-negative integer).
+    :raises errors.UserError: when numpy is not installed.
     """
+    np = _numpy()
     sequence = np.random.SeedSequence(entropy=seed, spawn_key=(int(purpose), *key))
     state = sequence.generate_state(4, dtype=np.uint32)
     return Draw(int.from_bytes(state.tobytes(), "little"))
+
+
+@functools.cache
+def _numpy() -> ModuleType:
+    # Only the generator needs numpy (its SeedSequence): imported here, on first use, so that
+    # no other command pays for loading it.
+    try:
+        import numpy
+    except ImportError:
+        raise errors.UserError(
+            "generating synthetic data (edc generate, edc demo) needs numpy",
+            "install it: pip install numpy (a dependency of edc, missing here)",
+        ) from None
+    return numpy

@@ -17,11 +17,11 @@ import datetime as dt
 import functools
 import hashlib
 import operator
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-import psycopg
 from sqlalchemy import Connection, Dialect, Table, column, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.exc import IntegrityError
@@ -86,7 +86,7 @@ class BatchWriter:
             write_rows(self.connection, table, all_columns, values)
         except IntegrityError as exc:
             raise errors.BadInputError(f"{what} refused by the database", str(exc.orig)) from None
-        except psycopg.IntegrityError as exc:  # raised by COPY, which bypasses SQLAlchemy
+        except _copy_integrity_error() as exc:  # raised by COPY, which bypasses SQLAlchemy
             raise errors.BadInputError(f"{what} refused by the database", str(exc)) from None
         if audit.is_audited(table):
             dump = _row_dumper(table, all_columns)
@@ -121,6 +121,13 @@ class BatchWriter:
             )  # fmt: skip
             prev_hash = digest
         write_rows(self.connection, _AUDIT, _AUDIT_COLUMNS, rows)
+
+
+def _copy_integrity_error() -> type[Exception] | tuple[()]:
+    """psycopg's IntegrityError, which COPY raises; psycopg is imported only for PostgreSQL
+    (SQLite users need not load it), so without it there is nothing to catch."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg.IntegrityError if psycopg is not None else ()
 
 
 def write_rows(
