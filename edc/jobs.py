@@ -112,6 +112,7 @@ def run_job(job_id: str, target: str, arguments: dict[str, Any]) -> None:
         )
         keeper.start()
         outcome, message = "ok", None
+        log.info("Job %s started", job_id, extra={"job": job_id})
         try:
             resolve(target)(**arguments)
         except Exception as exc:  # a job's failure must not stop the scheduler: record it

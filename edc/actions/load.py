@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ from edc.fhir.target import ServerSpec
 from edc.progress import Progress, SilentProgress
 from edc.synth import layout
 
+log = logging.getLogger("edc.load")
 _NAMESPACE = uuid.UUID("2f4b7c9e-8d1a-5e3f-b6c2-9a0d1e2f3a4b")
 
 
@@ -83,17 +85,21 @@ def load(
         batch: list[list[dict[str, Any]]] = []
         size = 0
         total = next((o["count"] for o in manifest["output"] if o["type"] == "Patient"), 0)
+        log.info("load started", extra={"server": fhir.base_url, "patients": total})
         for record in layout.read_patients(directory, manifest, bad):
             batch.append(record.resources)
             size += len(record.resources)
             if size >= batch_entries:
                 patients += _send(fhir, batch, organizations, counts)
+                log.info("batch loaded", extra={"entries": size, "patients": patients})
                 batch, size = [], 0
                 progress.update(patients, total)
         if batch:
             patients += _send(fhir, batch, organizations, counts)
             progress.update(patients, total)
-    progress.finish(f"{patients:,} patients, {sum(c.created for c in counts.values()):,} created")
+    created = sum(c.created for c in counts.values())
+    log.info("load finished", extra={"patients": patients, "created": created})
+    progress.finish(f"{patients:,} patients, {created:,} created")
     return LoadResult(counts, patients, bad, time.monotonic() - started)
 
 

@@ -16,6 +16,7 @@ what the server lacks), register in the warehouse, compare, send, record what wa
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from edc.fhir import Capabilities, FhirClient, UnsupportedFeatureError, entry_re
 from edc.fhir.target import ServerSpec
 from edc.warehouse import audit, db, migrate
 from edc.warehouse.tables.fhir import PublishedDefinitionRow
+
+log = logging.getLogger("edc.publish")
 
 # Keyed on identifiers that every protocol version shares: updated in place when they change.
 SHARED_TYPES = frozenset({"Organization", "Location"})
@@ -107,7 +110,19 @@ def publish(
             registered = protocol.register_checked(maker, checked, clock)
             published = _publish(fhir, definitions)
             _record(maker, registered.protocol_version_id, fhir.base_url, published, clock)
-            return PublishResult(registered, fhir.base_url, tuple(published))
+            result = PublishResult(registered, fhir.base_url, tuple(published))
+            study = checked.loaded.protocol.study
+            log.info(
+                "published",
+                extra={
+                    "study": study.id,
+                    "version": study.version,
+                    "server": fhir.base_url,
+                    "sent": result.sent,
+                    "unchanged": result.unchanged,
+                },
+            )
+            return result
     finally:
         engine.dispose()
 

@@ -13,11 +13,12 @@ because one response is bad. ``strict=True`` (``--strict``) turns any rejection 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from edc import config, errors
+from edc import config, errors, logs
 from edc.clock import Clock, SystemClock
 from edc.fhir import FhirClient
 from edc.fhir.target import ServerSpec
@@ -30,6 +31,7 @@ from edc.synced_types import TYPES
 from edc.warehouse import db, migrate, site_summary
 
 ClientFactory = Callable[[ServerSpec], FhirClient]
+log = logging.getLogger("edc.sync")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +151,18 @@ def sync(
     :raises edc.fhir.BulkExportError: (exit 3) the export job failed.
     """
     request.check()
-    clock = clock or SystemClock()
+    with logs.context(study=request.study):
+        return _sync(settings, request, clock or SystemClock(), client_factory, progress, actor)
+
+
+def _sync(
+    settings: config.Settings,
+    request: SyncRequest,
+    clock: Clock,
+    client_factory: ClientFactory | None,
+    progress: Progress | None,
+    actor: str,
+) -> SyncResult:
     progress = progress or SilentProgress()
     started = time.monotonic()
     engine = db.relax_durability(migrate.open_engine(settings.database_url))
@@ -163,6 +176,7 @@ def sync(
         skipped: tuple[str, ...] = ()
         if request.source_dir is not None:
             source = str(request.source_dir.resolve())
+            log.info("sync started", extra={"source": source, "types": len(request.types)})
             ingestor = Ingestor(maker, scope, source, clock, actor=actor)
             with db.transaction(maker) as session:
                 cursor = cursors.load(session=session, source=source, study_id=scope.study_id)
@@ -178,6 +192,8 @@ def sync(
             make_client = client_factory or (lambda spec: spec.client(clock=clock))
             with make_client(request.server) as fhir:
                 source = fhir.base_url
+                how = "bulk" if request.bulk else "rest"
+                log.info("sync started", extra={"source": source, "mode": how})
                 ingestor = Ingestor(maker, scope, source, clock, actor=actor)
                 options = rest.PullOptions(
                     types=request.types,
@@ -205,6 +221,14 @@ def sync(
         skipped,
         time.monotonic() - started,
         tuple(problems),
+    )
+    for name, counts in result.counts.items():
+        log.info(
+            "synced type", extra={"source": source, "type": name, **dataclasses.asdict(counts)}
+        )
+    log.info(
+        "sync finished",
+        extra={"source": source, "seconds": round(result.seconds, 3), "rejected": result.rejected},
     )
     if request.strict and result.rejected:
         raise errors.CheckFailedError(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from edc.warehouse import audit, db
 from edc.warehouse.batch import BatchWriter
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
 
+log = logging.getLogger("edc.sync")
 # Types whose normalization needs the subject: normalized again when their patient enrolls.
 DEPENDENT_TYPES = ("Consent", "Encounter", "QuestionnaireResponse", "AdverseEvent")
 UNREADABLE = "(unreadable)"
@@ -114,6 +116,10 @@ class Ingestor:
                 clock=self.clock,
             )
         self._count(stored, work.rejected, rejected)
+        log.info(
+            "batch committed",
+            extra={"resources": len(batch), "rejected": len(rejected) + len(work.rejected)},
+        )
 
     def report_deletions(self, resource_type: str, deleted: Mapping[str, str]) -> None:
         """Record the deletions at the source of resources we hold (``edc.sync.deletions``)."""

@@ -74,3 +74,23 @@ def test_sync_prints_the_rejection_reasons_of_this_run(
         cli.main(["sync", "--study", "MINI-01", "--source", str(source), "--format", "json"]) == 0
     )
     assert json.loads(capsys.readouterr().out)["problems"] == []
+
+
+def test_sync_logs_start_batches_types_and_end(
+    source: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        cli.main(["sync", "--study", "MINI-01", "--source", str(source), "--format", "json", "-v"])
+        == 0
+    )
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays the result alone
+    records = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    messages = [r["message"] for r in records]
+    assert messages[0] == "sync started" and messages[-1] == "sync finished"
+    assert "batch committed" in messages
+    assert all(r["study"] == "MINI-01" for r in records)
+    typed = {r["type"]: r for r in records if r["message"] == "synced type"}
+    assert typed["QuestionnaireResponse"]["new"] == 8
+    assert records[-1]["source"] == str(source.resolve())
