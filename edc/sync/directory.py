@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from edc import errors
 from edc.progress import Progress
 from edc.sync.incoming import Incoming
@@ -66,10 +68,10 @@ def pull_directory(
 ) -> None:
     """Read every file from where the cursor says, ingesting ``batch_size`` lines at a time."""
     files = find_files(directory)
+    wanted = [t for t in ordered_types(files) if types is None or t in types]
+    total = _expected_lines(directory, wanted, cursor)
     done = 0
-    for resource_type in ordered_types(files):
-        if types is not None and resource_type not in types:
-            continue
+    for resource_type in wanted:
         positions = dict(cursor.get(resource_type, {}).get("files", {}))
         for path in files[resource_type]:
             for batch, position in _batches(
@@ -78,7 +80,25 @@ def pull_directory(
                 positions[path.name] = position
                 ingestor.ingest(batch, {resource_type: {"files": dict(positions)}})
                 done += len(batch)
-                progress.update(done, note=resource_type)
+                progress.update(done, None if total is None else max(total, done), resource_type)
+
+
+def _expected_lines(
+    directory: Path, types: list[str], cursor: Mapping[str, Mapping[str, Any]]
+) -> int | None:
+    """Resources left to read, from a Bulk ``manifest.json`` beside the files (its ``count`` per
+    output, less the lines the cursor says were read); None without a usable manifest."""
+    try:
+        manifest = orjson.loads((directory / "manifest.json").read_bytes())
+        counts = [int(o["count"]) for o in manifest["output"] if o.get("type") in types]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None  # progress without a total: count and rate, no ETA
+    read = sum(
+        int(position.get("line", 0))
+        for resource_type in types
+        for position in cursor.get(resource_type, {}).get("files", {}).values()
+    )
+    return max(sum(counts) - read, 0)
 
 
 def _batches(

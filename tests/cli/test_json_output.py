@@ -151,9 +151,14 @@ def test_warehouse_commands(
     report = check("generate", run(capsys, *line))
     assert report["patients"] == 5 and isinstance(report["files"]["Patient"], int)
 
-    synced = check(
-        "sync", run(capsys, "sync", "--study", "SPINE-MWA-01", "--source", str(generated))
-    )
+    line = ["sync", "--study", "SPINE-MWA-01", "--source", str(generated), "--format", "json"]
+    assert main(line) == 0
+    captured = capsys.readouterr()
+    synced = check("sync", json.loads(captured.out))
+    # Progress on stderr (no terminal: plain lines) knows the total from manifest.json.
+    manifest = json.loads((generated / "manifest.json").read_text())
+    total = sum(item["count"] for item in manifest["output"])
+    assert f"/{total:,} resources" in captured.err
     assert set(synced["counts"]["Patient"]) == set(COUNTS)
     assert synced["rejected"] > 0 and synced["problems"]
     for group in synced["problems"]:
