@@ -94,3 +94,17 @@ def test_completion_script_is_offered() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "_EDC_COMPLETE" in done.stdout or "complete" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--fhir-url", "not a url"], "--fhir-url"),
+        (["--fhir-url", "http://127.0.0.1:9/fhir", "--smart-kid", "k"], "SMART credentials"),
+    ],
+)
+def test_load_checks_its_server_flags_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    assert main(["load", str(tmp_path), *flags]) == errors.EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
