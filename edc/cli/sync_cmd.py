@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from edc import errors
 from edc.cli import render, state
 from edc.cli.options import FhirUrlOption, FormatOption, ServerFlags, StudyOption, include
 from edc.synced_types import TYPES
@@ -69,13 +68,11 @@ class SourceFlags:
         """
         from edc.actions import sync as sync_action
 
-        if (self.source is None) == (self.fhir_url is None):
-            raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
         spec = server.spec(settings, self.fhir_url, scope=SCOPE) if self.fhir_url else None
         types: tuple[str, ...] = TYPES
         if self.types:
             types = tuple(t.strip() for t in self.types.split(",") if t.strip())
-        return sync_action.SyncRequest(
+        request = sync_action.SyncRequest(
             study=self.study,
             source_dir=self.source,
             server=spec,
@@ -84,6 +81,7 @@ class SourceFlags:
             types=types,
             **options,
         )
+        return request.check()
 
 
 def _summary(result: SyncResult) -> list[str]:

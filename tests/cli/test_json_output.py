@@ -130,15 +130,16 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_warehouse_commands(
-    sqlite_database: Database,
-    generated: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def env(sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     monkeypatch.setenv("EDC_DATABASE_URL", sqlite_database.url)
     monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path))
+    return sqlite_database
+
+
+def test_warehouse_commands(
+    env: Database, generated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert check("db upgrade", run(capsys, "db", "upgrade"))["up_to_date"] is True
     assert check("db current", run(capsys, "db", "current"))["revision"]
     assert check("protocol check", run(capsys, "protocol", "check", str(STUDY)))["sites"] == 3
@@ -175,7 +176,7 @@ def test_warehouse_commands(
 
     verified = check("audit verify", run(capsys, "audit", "verify"))
     assert isinstance(verified["rows"], int) and verified["first_break"] is None
-    with sqlite_database.engine.connect() as connection:
+    with env.engine.connect() as connection:
         subject_id, code = connection.execute(text("SELECT id, subject_code FROM subject")).first()
     history = run(capsys, "audit", "show", "--record", f"subject:{subject_id}")
     check_list("audit show --record", history)
@@ -206,15 +207,11 @@ def test_warehouse_commands(
 
 
 def test_server_commands(
-    sqlite_database: Database,
+    env: Database,
     generated: Path,
     fresh_fhir_server: FhirServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("EDC_DATABASE_URL", sqlite_database.url)
-    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path))
     url = fresh_fhir_server.base_url
     published = check("publish", run(capsys, "publish", str(STUDY), "--fhir-url", url))
     assert published["sent"] == len(published["definitions"]) > 0
