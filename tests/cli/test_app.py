@@ -108,3 +108,23 @@ def test_load_checks_its_server_flags_before_anything(
 ) -> None:
     assert main(["load", str(tmp_path), *flags]) == errors.EXIT_BAD_INPUT
     assert message in capsys.readouterr().err
+
+
+def test_the_same_thing_has_the_same_metavar_everywhere() -> None:
+    from edc.cli import docs
+
+    seen: dict[str, set[str]] = {}
+    for _, command in docs.leaf_commands(app.command()):
+        for param in command.params:
+            if param.param_type_name != "option" or param.is_flag or param.count:
+                continue
+            flag = max(param.opts, key=len)
+            if flag in {"--format", "--smart-alg"}:
+                continue  # choices, shown as such
+            assert param.metavar, f"{flag} has no metavar"
+            seen.setdefault(flag, set()).add(param.metavar)
+    assert seen["--fhir-url"] == {"URL"} and seen["--max-attempts"] == {"N"}
+    assert seen["--source"] == {"DIR"} and seen["--smart-key"] == {"FILE"}
+    # --study is a protocol FILE for demo/generate and a study ID for sync, as it always was.
+    assert seen["--study"] == {"FILE", "ID"}
+    assert all(len(metavars) == 1 for flag, metavars in seen.items() if flag != "--study")
