@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from typing import Annotated
 
 import typer
@@ -119,6 +120,15 @@ def run(
     scheduler list`) and tried again at the next interval; a run still going when its next one
     is due is not started twice, in this or another process.
     """
+    from edc import config
     from edc.actions import scheduler
 
-    scheduler.run(state.settings(), duration=duration)
+    settings = state.settings()
+    # Each job loads the settings anew (in its worker thread), from the environment: hand it
+    # this command line's --config and --user that way, so jobs act with the same settings.
+    invocation = state.current()
+    if invocation.config_file is not None:
+        os.environ[config.CONFIG_ENV] = str(invocation.config_file.resolve())
+    if invocation.user is not None:
+        os.environ[f"{config.ENV_PREFIX}USER"] = invocation.user
+    scheduler.run(settings, duration=duration)

@@ -152,3 +152,40 @@ def _wait_for(warehouse: Warehouse, job_id: str, outcome: str, timeout: float = 
             return
         time.sleep(0.1)
     raise AssertionError(f"no {outcome} run of {job_id} within {timeout} s")
+
+
+def test_jobs_use_the_settings_file_the_scheduler_was_started_with(
+    sqlite_warehouse: Warehouse, tmp_path: Path
+) -> None:
+    warehouse = sqlite_warehouse
+    source = trialdata.build(warehouse.study.checked.compiled, 2).write(tmp_path / "export")
+    job_id = scheduler.add(
+        warehouse.settings,
+        scheduler.sync.SyncRequest(study="MINI-01", source_dir=source),
+        dt.timedelta(milliseconds=300),
+    )
+    settings_file = tmp_path / "edc.toml"
+    settings_file.write_text(f'database_url = "{warehouse.database.url}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDC_")}
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "edc",
+            "scheduler",
+            "run",
+            "--for",
+            "30",
+            "--config",
+            str(settings_file),
+        ],
+        env={**env, "PYTHONPATH": str(ROOT), "EDC_DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for(warehouse, job_id, "ok")
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        runner.communicate(timeout=30)
+    assert warehouse.count("subject") == 2
