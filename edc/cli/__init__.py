@@ -13,6 +13,11 @@ renderer. Import the action *inside* the function (``from edc.actions import que
 level imports only ``typer``, ``pathlib``, ``edc.cli.*`` and ``TYPE_CHECKING`` names, so
 ``edc --help`` stays fast (``tests/benchmarks/bench_cli_startup.py``)::
 
+    QUERY_VIEW: render.View[QueryList] = render.View(  # QueryList under TYPE_CHECKING
+        sections=(render.Section("queries", columns=("subject", "form", "status", "age_days")),),
+        headline=lambda r: f"{len(r.queries)} open data queries",
+    )
+
     @app.command("list")
     def list_(study: StudyOption, fmt: FormatOption = render.Format.table) -> None:
         \"\"\"List the open data queries of a study.\"\"\"  # first line: the help's summary
@@ -59,8 +64,10 @@ errors Typer finds are exit 2 too. Anything else is a bug and keeps its tracebac
 and ``--verbose``, ``--quiet``, ``--config``, ``--user`` work anywhere on the line
 (``edc.cli.argv``).
 
-**Docs.** The README's command table is generated from the commands' help
-(``python -m edc.cli.docs --write``); a test fails when it is stale.
+**Docs and tests.** The README's command table is generated from the commands' help: run
+``python -m edc.cli.docs --write`` after adding or changing a command (a test fails when it
+is stale). Add a reporting command's JSON keys to ``tests/cli/test_json_output.py``; test
+exit codes through ``edc.cli.main([...])``, which returns the code and never raises.
 """
 
 from __future__ import annotations
