@@ -134,10 +134,12 @@ def include(flags_type: type[Any], name: str) -> Callable[[Callable[..., R]], Ca
 
     def decorate(command: Callable[..., R]) -> Callable[..., R]:
         own_hints = typing.get_type_hints(command, include_extras=True)
+        # Typer passes every parameter by keyword: keyword-only lets the order be the help's.
         own = [
-            p.replace(annotation=own_hints.get(p.name, p.annotation))
+            p.replace(
+                annotation=own_hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY
+            )
             for p in inspect.signature(command).parameters.values()
-            if p.name != name
         ]
         added = [
             inspect.Parameter(
@@ -155,7 +157,9 @@ def include(flags_type: type[Any], name: str) -> Callable[[Callable[..., R]], Ca
             kwargs[name] = flags_type(**{f.name: kwargs.pop(f.name) for f in fields})
             return command(*args, **kwargs)
 
-        parameters = own + added
+        # The group's options take the place of its parameter (the help lists them there).
+        at = next(i for i, p in enumerate(own) if p.name == name)
+        parameters = own[:at] + added + own[at + 1 :]
         wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
         return wrapper

@@ -51,7 +51,7 @@ class SourceFlags:
         ),
     ] = None
     fhir_url: FhirUrlOption = None
-    bulk: Annotated[bool, typer.Option(help="pull with Bulk Data $export")] = False
+    bulk: Annotated[bool, typer.Option("--bulk", help="pull with Bulk Data $export")] = False
     group: Annotated[
         str | None, typer.Option(metavar="ID", help="Group to export (default: Patient level)")
     ] = None
@@ -121,7 +121,9 @@ def sync(
             metavar="SECONDS", help="how far back before the last sync a REST pull starts"
         ),
     ] = 300.0,
-    strict: Annotated[bool, typer.Option(help="exit 1 if anything was rejected")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 1 if anything was rejected")
+    ] = False,
     progress_interval: Annotated[
         float,
         typer.Option(
