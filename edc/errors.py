@@ -5,7 +5,9 @@ The hierarchy::
     EdcError                    root of everything edc raises on purpose
     └── UserError               shown to the user as a message (no traceback), with an exit code
         ├── BadInputError       exit 2: a file, flag or resource the user gave us is wrong
-        │   └── ProblemsError   exit 2: several located problems, all reported at once
+        │   ├── ProblemsError   exit 2: several located problems, all reported at once
+        │   ├── NotFoundError   exit 2: what the user named does not exist (or is not theirs)
+        │   └── NotPermittedError exit 2: the user's role does not allow this action
         ├── CheckFailedError    exit 1: a check ran and found a failure (e.g. audit chain broken)
         └── ExternalSystemError exit 3: a FHIR server or database failed after retries
 
@@ -79,6 +81,15 @@ def _problem_sort_key(problem: Problem) -> tuple[str, int, str, str]:
     if where and line.isdigit():
         return (where, int(line), problem.field, problem.message)
     return (problem.where, 0, problem.field, problem.message)
+
+
+class NotFoundError(BadInputError):
+    """What the user named (a subject, a form, a record) does not exist, or lies outside what
+    the user may see: the two are not told apart, so a site never learns another's ids."""
+
+
+class NotPermittedError(BadInputError):
+    """The user's role in the study does not allow this action (nothing was changed)."""
 
 
 class CheckFailedError(UserError):

@@ -124,7 +124,7 @@ def _update(
     values: list[tuple[Any, ...]],
 ) -> None:
     session = work.session
-    with audit.reason(session, update_reason(stored)):
+    with audit.reason(session, update_reason(stored, audit.current(session).reason)):
         response = session.get_one(FormResponseRow, response_id)
         for name, value in zip(RESPONSE_COLUMNS, row, strict=True):
             if getattr(response, name) != value:

@@ -61,7 +61,10 @@ class TypeCounts:
 class Ingestor:
     """Ingests batches for one study from one source, counting what happened per type.
 
-    :param actor: who the audit trail names (the command or the scheduled job).
+    :param actor: who the audit trail names (the command or the scheduled job, or the person
+        who entered the data in the web application).
+    :param role: the actor's role ("system" for commands and jobs).
+    :param reason: why data already stored is changed, when a person changes it.
     """
 
     def __init__(
@@ -72,12 +75,16 @@ class Ingestor:
         clock: Clock,
         *,
         actor: str = "edc sync",
+        role: str = "system",
+        reason: str | None = None,
     ) -> None:
         self.maker = maker
         self.scope = scope
         self.source = source
         self.clock = clock
         self.actor = actor
+        self.role = role
+        self.reason = reason
         self.counts: dict[str, TypeCounts] = {}
         self._counted: set[tuple[str, str, str]] = set()
 
@@ -134,7 +141,9 @@ class Ingestor:
     def _unit_of_work(self) -> Iterator[Work]:
         """One transaction with the audit context bound; the problems found are recorded last."""
         with db.transaction(self.maker) as session:
-            audit.bind(session, actor=self.actor, role="system", clock=self.clock)
+            audit.bind(
+                session, actor=self.actor, role=self.role, clock=self.clock, reason=self.reason
+            )
             writer = BatchWriter(session)
             work = Work(session, writer, self.scope, self.source, self.clock)
             yield work

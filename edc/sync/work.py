@@ -122,9 +122,12 @@ class Work:
         return found
 
 
-def update_reason(stored: Stored) -> str:
-    """The audit trail's reason for changing rows because the source sent a newer version."""
+def update_reason(stored: Stored, given: str | None = None) -> str:
+    """The audit trail's reason for changing rows because the source sent a newer version
+    (``given``: the reason of the person who changed it in edc, when one did)."""
     version = stored.parsed.version_id
+    if given:
+        return f"{given} (versionId {version})" if version else given
     return f"updated at source to versionId {version}" if version else "updated at source"
 
 

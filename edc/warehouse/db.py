@@ -9,6 +9,7 @@ transactions begin IMMEDIATE so the audit chain head is read under the write loc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,20 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     callers after the transaction; the audit hooks read old values from the database anyway.
     """
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Makers:
+    """Sessions for writing, and for reading only (on SQLite, without the write lock): a server
+    answering many readers at once keeps them off the one writer's lock."""
+
+    writer: SessionMaker
+    reader: SessionMaker
+
+
+def make_makers(engine: Engine) -> Makers:
+    """Writer and reader sessions on ``engine``."""
+    return Makers(make_sessionmaker(engine), make_sessionmaker(read_only(engine)))
 
 
 @contextlib.contextmanager

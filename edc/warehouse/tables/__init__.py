@@ -30,6 +30,7 @@ from edc.warehouse.tables.subjects import (
     SubjectRow,
 )
 from edc.warehouse.tables.users import RoleAssignmentRow, UserRow
+from edc.warehouse.tables.web import WebSessionRow
 
 __all__ = [
     "AdverseEventRow",
@@ -61,4 +62,5 @@ __all__ = [
     "SyncCursorRow",
     "UserRow",
     "VisitRow",
+    "WebSessionRow",
 ]

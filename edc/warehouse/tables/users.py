@@ -17,7 +17,11 @@ from edc.warehouse.base import Base, check_in
 
 
 class UserRow(Base):
-    """A person; authentication comes later, but every write already names its actor."""
+    """A person who uses edc; every write names its actor.
+
+    ``password_hash`` is an argon2 hash (``edc.actions.passwords``), NULL for a user who cannot
+    log in to the web application; the audit trail records only its digest.
+    """
 
     # "user" is reserved in PostgreSQL.
     __tablename__ = "user_account"
@@ -27,6 +31,7 @@ class UserRow(Base):
     display_name: Mapped[str] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(String(320))
     active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, info={"audit_digest": True})
 
 
 class RoleAssignmentRow(Base):

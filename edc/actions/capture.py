@@ -1,0 +1,253 @@
+"""CRF entry in the web application: a form filled in the browser becomes a stored response.
+
+The browser (LHC-Forms) sends a QuestionnaireResponse; only its ``item`` tree is taken. edc
+sets everything else itself: the id (given to the page when it was opened, so a second click
+on "submit" cannot store the form twice), version, Questionnaire, subject, encounter, author
+and time. The calculated scores are computed here from the answers (``edc.forms``); a submitted
+score that disagrees is refused. The response then goes through the same ingest as a synced
+one (``edc.actions.entry``). Changing a stored form makes a new version and needs a reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from edc import errors
+from edc.actions import entry, subjects
+from edc.actions.access import ENTER_DATA, Access
+from edc.actions.definitions import StudyDefinition
+from edc.clock import Clock
+from edc.forms import ScoreError, evaluate_scores, write_scores
+from edc.forms.scores import CALCULATED_EXPRESSION
+from edc.sync.incoming import reference_id
+from edc.warehouse import casebook, db
+
+RESPONSE = "QuestionnaireResponse"
+
+
+@dataclasses.dataclass(frozen=True)
+class FormTarget:
+    """Which form of which subject is being entered or changed."""
+
+    code: str
+    form_id: str
+    visit_id: str | None = None
+    response_id: int | None = None  # set when changing a stored form
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    response_id: int
+    resource_id: str
+    version: int
+
+
+def submit_form(
+    engine: Engine,
+    *,
+    access: Access,
+    definition: StudyDefinition,
+    target: FormTarget,
+    posted: Any,
+    resource_id: str | None,
+    person_name: str,
+    clock: Clock,
+    reason: str | None = None,
+) -> Stored:
+    """Store a form entered (or changed) in the browser.
+
+    :param posted: the QuestionnaireResponse the page sent (only ``item`` is used).
+    :param resource_id: for a new form, the id the page was given (``entry.new_resource_id``).
+    :param reason: required when ``target.response_id`` is set (a change).
+    :raises errors.NotFoundError: subject, form, visit or stored response not found for this
+        user.
+    :raises errors.NotPermittedError: the user's role may not enter data at the subject's site.
+    :raises errors.BadInputError: a malformed submission, a missing reason, a form already
+        stored under this id.
+    :raises errors.ProblemsError: the response failed the checks (nothing was saved).
+    """
+    items = _posted_items(posted, definition.questionnaire(target.form_id))
+    makers = db.make_makers(engine)
+    with db.transaction(makers.reader) as session:
+        subject = subjects.get_subject(session=session, access=access, code=target.code)
+        role = access.require(ENTER_DATA, subject.site_id)
+        link = casebook.find_patient_link(session=session, subject_id=subject.id)
+        if link is None:
+            raise errors.BadInputError(f"subject {target.code} has no hospital patient record")
+        if target.response_id is None:
+            encounter = _encounter_of(session, definition, subject.id, target)
+            logical_id, version = _new_id(session, link.source, resource_id)
+            status = "completed"
+        else:
+            if not (reason or "").strip():
+                raise errors.BadInputError("a reason is required to change a stored form")
+            stored = _stored_response(session, subject.id, target, target.response_id)
+            encounter, logical_id, version = stored
+            status = "amended"
+    questionnaire = definition.questionnaire(target.form_id)
+    resource: dict[str, Any] = {
+        "resourceType": RESPONSE,
+        "id": logical_id,
+        "meta": {"versionId": str(version)},
+        "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}",
+        "status": status,
+        "subject": {"reference": f"Patient/{link.patient_id}"},
+        **({"encounter": {"reference": encounter}} if encounter else {}),
+        "authored": clock.now().isoformat(),
+        "author": {"display": person_name},
+        "item": items,
+    }
+    resource = _with_scores(questionnaire, resource)
+    ingested = entry.ingest_entered(
+        engine,
+        study_code=access.study_code,
+        source=link.source,
+        resource=resource,
+        person=entry.Person(access.username, role),
+        clock=clock,
+        reason=reason.strip() if reason else None,
+    )
+    with db.transaction(makers.reader) as session:
+        response = casebook.find_response_of_raw(
+            session=session, subject_id=subject.id, raw_resource_id=ingested.raw_resource_id
+        )
+    if response is None:  # ingest_entered raises before this can happen
+        raise errors.BadInputError("the form was not stored")
+    return Stored(response.id, logical_id, version)
+
+
+def _posted_items(posted: Any, questionnaire: Mapping[str, Any]) -> list[Any]:
+    if not isinstance(posted, dict) or posted.get("resourceType") != RESPONSE:
+        raise errors.BadInputError("the submission is not a QuestionnaireResponse")
+    named = posted.get("questionnaire")
+    if named is not None and str(named).split("|", 1)[0] != questionnaire["url"]:
+        raise errors.BadInputError(
+            f"the submission answers {named}, not {questionnaire['url']}",
+            "reload the form page and enter the data again",
+        )
+    items = posted.get("item", [])
+    if not isinstance(items, list) or not items:
+        raise errors.BadInputError("the form has no answers")
+    return items
+
+
+def _encounter_of(
+    session: Any, definition: StudyDefinition, subject_id: int, target: FormTarget
+) -> str | None:
+    if target.visit_id is None:
+        return None
+    visit = next((v for v in definition.protocol.schedule.visits if v.id == target.visit_id), None)
+    if visit is None:
+        raise errors.NotFoundError(f"no visit {target.visit_id!r} in {definition.code}")
+    if target.form_id not in visit.forms:
+        raise errors.BadInputError(
+            f"form {target.form_id!r} is not collected at visit {visit.id}",
+            f"forms at {visit.id}: {', '.join(visit.forms)}",
+        )
+    happened = {v.visit_id: v for v in casebook.list_visits(session=session, subject_id=subject_id)}
+    found = happened.get(visit.id)
+    if found is None or not found.encounter_reference:
+        raise errors.BadInputError(
+            f"visit {visit.id} has not taken place yet for this subject",
+            "record the visit (its date) first, or wait for its encounter from the EHR",
+        )
+    return found.encounter_reference
+
+
+def _new_id(session: Any, source: str, resource_id: str | None) -> tuple[str, int]:
+    if resource_id is None or not entry.is_entered_id(resource_id):
+        raise errors.BadInputError("the form page is out of date: reload it")
+    if casebook.find_raw_versions(
+        session=session, source=source, resource_type=RESPONSE, logical_id=resource_id
+    ):
+        raise errors.BadInputError(
+            "this form has been submitted already", "open it from the subject page to change it"
+        )
+    return resource_id, 1
+
+
+def _stored_response(
+    session: Any, subject_id: int, target: FormTarget, response_id: int
+) -> tuple[str | None, str, int]:
+    response = casebook.find_response(
+        session=session, subject_id=subject_id, response_id=response_id
+    )
+    raw = casebook.find_raw(session=session, raw_id=response.raw_resource_id) if response else None
+    if response is None or raw is None or raw.logical_id is None:
+        raise errors.NotFoundError(f"no stored form #{target.response_id} for {target.code}")
+    versions = casebook.find_raw_versions(
+        session=session, source=raw.source, resource_type=RESPONSE, logical_id=raw.logical_id
+    )
+    numbers = [int(v) for v in versions if v and v.isdigit()]
+    encounter = reference_id(orjson.loads(raw.json_text).get("encounter"), "Encounter")
+    return (
+        f"Encounter/{encounter}" if encounter else None,
+        raw.logical_id,
+        max(numbers, default=len(versions)) + 1,
+    )
+
+
+def _with_scores(questionnaire: Mapping[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """The response with edc's own scores; a submitted score that disagrees is refused."""
+    calculated = _calculated_ids(questionnaire.get("item", ()))
+    if not calculated:
+        return resource
+    try:
+        scores = evaluate_scores(questionnaire, resource)
+        submitted = _answers(resource.get("item", ()), calculated)
+        wrong = [
+            errors.Problem(
+                f"QuestionnaireResponse.item.where(linkId='{link_id}')",
+                "",
+                f"submitted {submitted[link_id]}, computed from the answers {scores[link_id]}",
+            )
+            for link_id in sorted(submitted)
+            if submitted[link_id] is not None and not _same(submitted[link_id], scores[link_id])
+        ]
+        if wrong:
+            raise errors.ProblemsError("a calculated score disagrees with the answers", wrong)
+        return write_scores(questionnaire, resource)
+    except ScoreError as exc:
+        raise errors.BadInputError(f"the scores cannot be computed: {exc.message}") from None
+
+
+def _calculated_ids(items: Any) -> set[str]:
+    found: set[str] = set()
+    for item in items or ():
+        if any(e.get("url") == CALCULATED_EXPRESSION for e in item.get("extension", ())):
+            found.add(str(item["linkId"]))
+        found |= _calculated_ids(item.get("item"))
+    return found
+
+
+def _answers(items: Any, wanted: set[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("linkId") in wanted:
+            values = [
+                v
+                for a in item.get("answer") or ()
+                if isinstance(a, dict)
+                for k, v in a.items()
+                if k.startswith("value")
+            ]
+            found[str(item["linkId"])] = values[0] if values else None
+        found.update(_answers(item.get("item"), wanted))
+    return found
+
+
+def _same(submitted: Any, computed: Any) -> bool:
+    if computed is None:
+        return False
+    try:
+        return Decimal(str(submitted)) == Decimal(str(computed))
+    except ArithmeticError:
+        return False
