@@ -109,3 +109,25 @@ def with_blinding(access: Access, *, open_label: bool) -> Access:
     """``access`` with ``sees_arms`` set from the study's blinding: until the permission module
     names the unblinded roles, arms are shown only in open-label studies."""
     return dataclasses.replace(access, sees_arms=open_label)
+
+
+@dataclasses.dataclass(frozen=True)
+class MyStudy:
+    code: str
+    title: str
+    roles: list[str]
+
+
+def list_my_studies(*, session: Session, user_id: int) -> list[MyStudy]:
+    """The studies in which the user holds a role, with those roles."""
+    found = []
+    for study_id in logins.list_user_study_ids(session=session, user_id=user_id):
+        study = studies.get_study_by_id(session=session, study_id=study_id)
+        roles = {
+            a.role
+            for a in logins.list_role_assignments(
+                session=session, user_id=user_id, study_id=study_id
+            )
+        }
+        found.append(MyStudy(study.code, study.title, sorted(roles)))
+    return sorted(found, key=lambda s: s.code)

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from edc import errors
 from edc.actions import entry, subjects
@@ -75,20 +76,16 @@ def submit_form(
     items = _posted_items(posted, definition.questionnaire(target.form_id))
     makers = db.make_makers(engine)
     with db.transaction(makers.reader) as session:
-        subject = subjects.get_subject(session=session, access=access, code=target.code)
-        role = access.require(ENTER_DATA, subject.site_id)
-        link = casebook.find_patient_link(session=session, subject_id=subject.id)
-        if link is None:
-            raise errors.BadInputError(f"subject {target.code} has no hospital patient record")
+        place = check_target(session=session, access=access, definition=definition, target=target)
         if target.response_id is None:
-            encounter = _encounter_of(session, definition, subject.id, target)
-            logical_id, version = _new_id(session, link.source, resource_id)
-            status = "completed"
+            logical_id, version = _new_id(session, place.source, resource_id)
+            encounter, status = place.encounter, "completed"
         else:
             if not (reason or "").strip():
                 raise errors.BadInputError("a reason is required to change a stored form")
-            stored = _stored_response(session, subject.id, target, target.response_id)
-            encounter, logical_id, version = stored
+            encounter, logical_id, version = _stored_response(
+                session, place.subject_id, target, target.response_id
+            )
             status = "amended"
     questionnaire = definition.questionnaire(target.form_id)
     resource: dict[str, Any] = {
@@ -97,7 +94,7 @@ def submit_form(
         "meta": {"versionId": str(version)},
         "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}",
         "status": status,
-        "subject": {"reference": f"Patient/{link.patient_id}"},
+        "subject": {"reference": f"Patient/{place.patient_id}"},
         **({"encounter": {"reference": encounter}} if encounter else {}),
         "authored": clock.now().isoformat(),
         "author": {"display": person_name},
@@ -107,19 +104,68 @@ def submit_form(
     ingested = entry.ingest_entered(
         engine,
         study_code=access.study_code,
-        source=link.source,
+        source=place.source,
         resource=resource,
-        person=entry.Person(access.username, role),
+        person=entry.Person(access.username, place.role),
         clock=clock,
         reason=reason.strip() if reason else None,
     )
     with db.transaction(makers.reader) as session:
         response = casebook.find_response_of_raw(
-            session=session, subject_id=subject.id, raw_resource_id=ingested.raw_resource_id
+            session=session, subject_id=place.subject_id, raw_resource_id=ingested.raw_resource_id
         )
     if response is None:  # ingest_entered raises before this can happen
         raise errors.BadInputError("the form was not stored")
     return Stored(response.id, logical_id, version)
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where a form is entered: the subject, the person's role there, the hospital record."""
+
+    subject_id: int
+    role: str
+    source: str
+    patient_id: str
+    encounter: str | None
+
+
+def check_target(
+    *, session: Session, access: Access, definition: StudyDefinition, target: FormTarget
+) -> Place:
+    """Whether the user may enter ``target`` now, and where it goes.
+
+    :raises errors.NotFoundError: no such subject, form or visit for this user.
+    :raises errors.NotPermittedError: the user's role may not enter data at the subject's site.
+    :raises errors.BadInputError: the form is not collected at the visit, or the visit has not
+        taken place.
+    """
+    definition.questionnaire(target.form_id)
+    subject = subjects.get_subject(session=session, access=access, code=target.code)
+    role = access.require(ENTER_DATA, subject.site_id)
+    link = casebook.find_patient_link(session=session, subject_id=subject.id)
+    if link is None:
+        raise errors.BadInputError(f"subject {target.code} has no hospital patient record")
+    encounter = _encounter_of(session, definition, subject.id, target)
+    return Place(subject.id, role, link.source, link.patient_id, encounter)
+
+
+def stored_resource(
+    *, session: Session, access: Access, code: str, response_id: int
+) -> dict[str, Any]:
+    """The newest stored version of a subject's form, as the QuestionnaireResponse it is.
+
+    :raises errors.NotFoundError: no such subject or form for this user.
+    """
+    subject = subjects.get_subject(session=session, access=access, code=code)
+    response = casebook.find_response(
+        session=session, subject_id=subject.id, response_id=response_id
+    )
+    raw = casebook.find_raw(session=session, raw_id=response.raw_resource_id) if response else None
+    if raw is None:
+        raise errors.NotFoundError(f"no stored form #{response_id} for {code}")
+    resource: dict[str, Any] = orjson.loads(raw.json_text)
+    return resource
 
 
 def _posted_items(posted: Any, questionnaire: Mapping[str, Any]) -> list[Any]:

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.load_cmd",
     "edc.cli.config_cmd",
     "edc.cli.doctor_cmd",
+    "edc.cli.serve_cmd",
 )
 
 HELP = (

@@ -199,6 +199,13 @@ def find_response_of_raw(
     ).first()
 
 
+def find_adverse_event_of_raw(*, session: Session, raw_resource_id: int) -> int | None:
+    """The adverse_event id normalized from this raw resource."""
+    return session.scalar(
+        select(AdverseEventRow.id).where(AdverseEventRow.raw_resource_id == raw_resource_id)
+    )
+
+
 def find_raw(*, session: Session, raw_id: int | None) -> RawResourceRow | None:
     return session.get(RawResourceRow, raw_id) if raw_id is not None else None
 

@@ -51,6 +51,11 @@ def get_study(*, session: Session, code: str) -> StudyRow:
     return study
 
 
+def get_study_by_id(*, session: Session, study_id: int) -> StudyRow:
+    """The study with this id (it exists: ids come from other rows' foreign keys)."""
+    return session.get_one(StudyRow, study_id)
+
+
 def list_protocol_versions(*, session: Session, study_id: int) -> list[ProtocolVersionRow]:
     """Every registered version of a study, oldest first."""
     return list(
