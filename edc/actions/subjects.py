@@ -244,9 +244,7 @@ def display_value(value: ItemValueRow) -> str:
     ):
         if candidate is not None:
             if isinstance(candidate, Decimal):
-                candidate = (
-                    candidate.normalize() if candidate == candidate.to_integral() else candidate
-                )
+                candidate = format(candidate.normalize(), "f")
             text = str(candidate).lower() if isinstance(candidate, bool) else str(candidate)
             return f"{text} {value.unit}" if value.unit else text
     return ""

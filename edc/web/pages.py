@@ -48,7 +48,7 @@ def login_url(request: Request, *, expired: bool = False) -> str:
     query = {"next": target}
     if expired:
         query["expired"] = "1"
-    return f"/login?{urlencode(query, quote_via=quote)}"
+    return f"/login?{urlencode(query, safe='/', quote_via=quote)}"
 
 
 def safe_next(value: str | None) -> str:
