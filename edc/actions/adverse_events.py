@@ -345,4 +345,4 @@ def aware_time(session: Session, raw_resource_id: int | None) -> dt.datetime | N
         when = dt.datetime.fromisoformat(text) if isinstance(text, str) and "T" in text else None
     except ValueError:
         return None
-    return when if when is not None and when.tzinfo is not None else None
+    return when.astimezone(dt.UTC) if when is not None and when.tzinfo is not None else None

@@ -64,6 +64,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["dt"] = pages.format_instant
