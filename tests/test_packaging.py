@@ -35,6 +35,17 @@ def test_wheel_carries_the_data(wheel: Path) -> None:
     assert any(name.startswith("edc/_migrations/versions/") for name in names)
 
 
+def test_wheel_carries_the_web_application_and_lhc_forms(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"edc/web/templates/subject.html", "edc/web/static/crf.js"} <= names
+    # LHC-Forms, fetched at build time (never committed): what the CRF page loads, and its
+    # licence; no source maps, and not the build hook itself.
+    lforms = {n.removeprefix("edc/web/static/lforms/") for n in names if "/lforms/" in n}
+    assert {"main.js", "zone.min.js", "styles.css", "lformsFHIR.min.js", "LICENSE.md"} <= lforms
+    assert not any(n.endswith(".map") for n in names)
+    assert "edc/web/hatch_build.py" not in names
+
+
 def test_installed_wheel_compiles_an_example_study(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(

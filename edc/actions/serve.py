@@ -26,7 +26,7 @@ def serve(settings: config.Settings, options: ServeOptions) -> None:
     # Imported here: the web stack is loaded only by the command that serves it.
     import uvicorn
 
-    from edc.web import create_app
+    from edc.web.app import create_app
 
     app = create_app(settings, secure_cookies=options.secure_cookies)
     uvicorn.run(

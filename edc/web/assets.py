@@ -2,11 +2,12 @@
 
 They come from the ``lforms`` npm package (NLM, BSD-style licence: see
 ``static/lforms/LICENSE.md`` once installed, and the README) at the version and SHA-512 pinned
-in ``edc/web/npm/package-lock.json``: ``install_lforms`` runs ``npm pack`` for exactly that
-tarball, checks its integrity against the lock file, and copies the built web component and
-the R4 FHIR support file (no source maps) into ``edc/web/static/lforms/``. The wheel build runs
-it (``edc/web/npm/hatch_build.py``); nothing of LHC-Forms is committed to this repository.
-Run it by hand with ``python -m edc.web.assets``.
+in ``edc/web/lforms.json``: ``install_lforms`` runs ``npm pack`` (the npm client, from the npm
+registry) for exactly that tarball, checks its integrity, and copies the built web component
+and the R4 FHIR support file (no source maps) into ``edc/web/static/lforms/``. The package's
+prebuilt files bundle everything they need, so its npm dependency tree (Angular, ...) is never
+installed. The wheel build runs this (``edc/web/hatch_build.py``); nothing of LHC-Forms is
+committed to this repository. Run it by hand with ``python -m edc.web.assets``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).parent
-LOCK_FILE = HERE / "npm" / "package-lock.json"
+PIN_FILE = HERE / "lforms.json"
 LFORMS_DIR = HERE / "static" / "lforms"
 # Inside the package tarball: what the page loads, in load order after styles.css.
 FILES = (
@@ -44,10 +45,9 @@ class AssetError(RuntimeError):
 
 
 def pinned() -> tuple[str, str]:
-    """(version, sha512 integrity) of lforms in the lock file."""
-    lock = json.loads(LOCK_FILE.read_text("utf-8"))
-    package = lock["packages"]["node_modules/lforms"]
-    return str(package["version"]), str(package["integrity"])
+    """(version, npm integrity string) of the pinned lforms release."""
+    pin = json.loads(PIN_FILE.read_text("utf-8"))
+    return str(pin["version"]), str(pin["integrity"])
 
 
 def lforms_available(directory: Path = LFORMS_DIR) -> bool:
@@ -103,7 +103,7 @@ def _check_integrity(tarball: Path, integrity: str) -> None:
     algorithm, _, expected = integrity.partition("-")
     digest = hashlib.new(algorithm, tarball.read_bytes()).digest()
     if base64.b64encode(digest).decode() != expected:
-        raise AssetError(f"{tarball.name} does not match the pinned {algorithm} in {LOCK_FILE}")
+        raise AssetError(f"{tarball.name} does not match the pinned {algorithm} in {PIN_FILE}")
 
 
 if __name__ == "__main__":

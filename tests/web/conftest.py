@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from edc.web import create_app
+from edc.web.app import create_app
 from tests.fixtures.database import Database
 from tests.sync.protocols import Protocols
 from tests.web.trial import PASSWORD, Seeded, seed

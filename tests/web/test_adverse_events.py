@@ -70,8 +70,11 @@ def test_a_serious_event_is_recorded_and_starts_its_reporting_clock(
         ({"serious": False}, "criteria", "non-serious event has no"),
         ({"onset": "2026-03-26T08:00:00+08:00"}, "onset", "future"),
         ({"outcome": "C49498"}, "resolved_at", "needs the date"),
-        ({"term": "Injury, poisoning and procedural complications - Other, specify"},
-         "verbatim", "Other, specify"),
+        (
+            {"term": "Injury, poisoning and procedural complications - Other, specify"},
+            "verbatim",
+            "Other, specify",
+        ),
     ],
 )
 def test_a_wrong_adverse_event_is_refused_naming_the_field(

@@ -51,9 +51,12 @@ def test_wrong_passwords_are_refused_then_rate_limited(seeded: Seeded, app_for) 
     assert int(limited.headers["Retry-After"]) > 0
     assert "too many failed logins" in limited.json()["error"]
     # Another user from the same client is not locked out by coord1's failures (yet).
-    assert client.post(
-        "/api/v1/session", json={"username": "coord2", "password": PASSWORD}
-    ).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/session", json={"username": "coord2", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_unknown_users_are_told_the_same_as_wrong_passwords(seeded: Seeded, app_for) -> None:
@@ -107,7 +110,10 @@ def test_set_password_checks_strength_and_ends_sessions(seeded: Seeded, app_for)
     passwords.set_password(maker, username="coord1", password="a new long password",
                            actor="admin", role="admin", clock=seeded.clock)  # fmt: skip
     assert client.get("/api/v1/me").status_code == 401  # the old session ended
-    assert client.post(
-        "/api/v1/session", json={"username": "coord1", "password": PASSWORD}
-    ).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/session", json={"username": "coord1", "password": PASSWORD}
+        ).status_code
+        == 401
+    )
     login(client, "coord1", "a new long password")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute
 
-from edc.web import create_app
+from edc.web.app import create_app
 from tests.web.conftest import login
 from tests.web.helpers import counts, rows
 from tests.web.trial import Seeded

@@ -56,9 +56,7 @@ class Seeded:
         return [self.subject(n) for n in range(self.subjects) if self.subject(n).startswith(site)]
 
 
-def seed(
-    database: Database, directory: Path, protocols: Protocols, *, subjects: int = 6
-) -> Seeded:
+def seed(database: Database, directory: Path, protocols: Protocols, *, subjects: int = 6) -> Seeded:
     clock = FixedClock(NOW)
     settings = config.Settings(data_dir=directory / "data", database_url=database.url)
     study = protocols.get(STUDY)
@@ -88,7 +86,9 @@ def add_users(maker: db.SessionMaker, clock: FixedClock) -> None:
             study_id = session.scalar(select(StudyRow.id).where(StudyRow.code == study_code))
             site_id = (
                 session.scalar(
-                    select(SiteRow.id).where(SiteRow.study_id == study_id, SiteRow.code == site_code)
+                    select(SiteRow.id).where(
+                        SiteRow.study_id == study_id, SiteRow.code == site_code
+                    )
                 )
                 if site_code
                 else None
