@@ -2,5 +2,6 @@
 
 pytest_plugins: list[str] = [
     "tests.fixtures.database",
+    "tests.fixtures.browser",
     "tests.fhir_server.fixture",
 ]

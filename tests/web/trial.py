@@ -23,7 +23,7 @@ from edc.warehouse import audit, db
 from edc.warehouse.tables import RoleAssignmentRow, SiteRow, StudyRow, UserRow
 from tests.fixtures.database import Database
 from tests.sync import trialdata
-from tests.sync.protocols import Protocols
+from tests.sync.protocols import Protocols, StudyFile
 
 STUDY = "MINI-01"
 OTHER_STUDY = "MINI-02"
@@ -56,18 +56,43 @@ class Seeded:
         return [self.subject(n) for n in range(self.subjects) if self.subject(n).startswith(site)]
 
 
-def seed(database: Database, directory: Path, protocols: Protocols, *, subjects: int = 6) -> Seeded:
+def seed(
+    database: Database,
+    directory: Path,
+    protocols: Protocols,
+    *,
+    subjects: int = 6,
+    study: StudyFile | None = None,
+    left_out: frozenset[str] = frozenset(),
+) -> Seeded:
+    """Register the study (the minimal one unless ``study``) and another, sync the synthetic
+    trial without the resources whose ids are in ``left_out``, add the users."""
     clock = FixedClock(NOW)
     settings = config.Settings(data_dir=directory / "data", database_url=database.url)
-    study = protocols.get(STUDY)
+    study = study or protocols.get(STUDY)
     protocol.register_checked(database.sessionmaker, study.checked, clock)
     protocol.register_checked(database.sessionmaker, protocols.get(OTHER_STUDY).checked, clock)
-    source = trialdata.build(study.checked.compiled, subjects, tag=TAG, study=STUDY).write(
-        directory / "ndjson"
-    )
+    trial = trialdata.build(study.checked.compiled, subjects, tag=TAG, study=STUDY)
+    for resources in trial.resources.values():
+        resources[:] = [r for r in resources if r["id"] not in left_out]
+    source = trial.write(directory / "ndjson")
     sync.sync(settings, sync.SyncRequest(study=STUDY, source_dir=source), clock=clock)
     add_users(database.sessionmaker, clock)
     return Seeded(database, settings, clock, subjects)
+
+
+def with_vas(protocols: Protocols) -> StudyFile:
+    """The minimal study with a VAS form collected at week 1 as well (a study-specific shape)."""
+    base = protocols.get(STUDY)
+    text = base.path.read_text()
+    text = text.replace("forms: [pain, odi, ae]}", "forms: [pain, vas, odi, ae]}", 1)
+    text = text.replace(
+        "  - {id: pain, instrument: nrs-pain}\n",
+        "  - {id: pain, instrument: nrs-pain}\n  - {id: vas, instrument: vas-pain}\n",
+    )
+    path = base.path.with_name("with-vas.yaml")
+    path.write_text(text)
+    return StudyFile(path, protocol.check(path))
 
 
 def add_users(maker: db.SessionMaker, clock: FixedClock) -> None:
