@@ -59,6 +59,10 @@ def demo(
     ] = 0.02,
     fhir_url: FhirUrlOption = None,
     fmt: FormatOption = render.Format.table,
+    serve: Annotated[
+        bool, typer.Option(help="then open the demo study in the web application (edc serve)")
+    ] = False,
+    port: Annotated[int, typer.Option(metavar="N", help="port for --serve")] = 8000,
 ) -> None:
     """Run the whole path on an example study and summarize it.
 
@@ -67,7 +71,7 @@ def demo(
     SQLite file in EDC_DATA_DIR) and prints per site: patients, subjects, forms and adverse
     events by grade, and what was rejected and why. Needs no server; with --fhir-url the same
     data goes through that server (publish, load, sync). Running it again reuses the generated
-    files.
+    files. Ends with a web login per role (new passwords on every run) for `edc serve`.
     """
     # Imported here: the demo pulls in every subsystem, which other commands need not load.
     from edc.actions import demo as demo_action
@@ -82,3 +86,15 @@ def demo(
     )
     result = demo_action.demo(settings, options, state.progress)
     state.emit(result, fmt, DEMO_VIEW)
+    from edc.actions import demo_users
+    from edc.actions import serve as serve_action
+
+    state.say("web logins (new passwords on every run; open with `edc serve`):")
+    for login in demo_users.demo_logins(settings, result.study_code):
+        where = f"site {login.site}" if login.site else "all sites"
+        state.say(f"  {login.username:<28} {login.password:<14} {login.role} ({where})")
+    if serve:
+        serve_options = serve_action.ServeOptions(port=port)
+        serve_options.check()
+        state.say(f"edc: serving http://127.0.0.1:{port}/ ; Ctrl-C stops")
+        serve_action.serve(settings, serve_options)

@@ -49,8 +49,10 @@ def served(directory: Path, protocols: Protocols) -> Iterator[Served]:
     log = (directory / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "edc", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, directory / "serve.log")

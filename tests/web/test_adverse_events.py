@@ -46,12 +46,19 @@ def test_a_serious_event_is_recorded_and_starts_its_reporting_clock(
     created = api.send("POST", f"{STUDY}/subjects/{code}/adverse-events", json=SERIOUS)
     assert created.status_code == 201, created.text
     ae_id = created.json()["id"]
-    stored = rows(seeded, "SELECT ctcae_term, grade, serious, onset_date, reported_at FROM "
-                  "adverse_event WHERE id = :i", i=ae_id)  # fmt: skip
+    stored = rows(
+        seeded,
+        "SELECT ctcae_term, grade, serious, onset_date, reported_at FROM "
+        "adverse_event WHERE id = :i",
+        i=ae_id,
+    )
     assert stored[0][:3] == ("Back pain", 3, True)
     assert str(stored[0][3]) == "2026-03-24"  # the onset day where it happened (+08:00)
-    audit = rows(seeded, "SELECT actor, role FROM audit_event WHERE table_name = "
-                 "'adverse_event' AND record_id = :i", i=str(ae_id))  # fmt: skip
+    audit = rows(
+        seeded,
+        "SELECT actor, role FROM audit_event WHERE table_name = 'adverse_event' AND record_id = :i",
+        i=str(ae_id),
+    )
     assert audit == [("coord1", "site_staff")]
     dashboard = api.get(f"{STUDY}/dashboard").json()
     event = next(e for e in dashboard["serious_events"] if e["adverse_event_id"] == ae_id)
@@ -82,8 +89,9 @@ def test_a_wrong_adverse_event_is_refused_naming_the_field(
 ) -> None:
     api = as_user("coord1")
     before = counts(seeded)
-    refused = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events",
-                       json={**SERIOUS, **change})  # fmt: skip
+    refused = api.send(
+        "POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events", json={**SERIOUS, **change}
+    )
     assert refused.status_code == 422
     problems = refused.json()["problems"]
     assert any(p["field"] == field and message in p["message"] for p in problems), problems
@@ -92,13 +100,23 @@ def test_a_wrong_adverse_event_is_refused_naming_the_field(
 
 def test_other_specify_keeps_the_verbatim_text(seeded: Seeded, as_user) -> None:
     api = as_user("coord1")
-    body = {**SERIOUS, "serious": False, "criteria": [], "grade": 1, "outcome": "C49496",
-            "term": "Injury, poisoning and procedural complications - Other, specify",
-            "verbatim": "bone cement leakage"}  # fmt: skip
+    body = {
+        **SERIOUS,
+        "serious": False,
+        "criteria": [],
+        "grade": 1,
+        "outcome": "C49496",
+        "term": "Injury, poisoning and procedural complications - Other, specify",
+        "verbatim": "bone cement leakage",
+    }
     created = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events", json=body)
     assert created.status_code == 201, created.text
-    raw = rows(seeded, "SELECT r.json_text FROM raw_resource r JOIN adverse_event a ON "
-               "a.raw_resource_id = r.id WHERE a.id = :i", i=created.json()["id"])  # fmt: skip
+    raw = rows(
+        seeded,
+        "SELECT r.json_text FROM raw_resource r JOIN adverse_event a ON "
+        "a.raw_resource_id = r.id WHERE a.id = :i",
+        i=created.json()["id"],
+    )
     assert '"text":"bone cement leakage"' in raw[0][0]
 
 

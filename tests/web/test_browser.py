@@ -194,9 +194,12 @@ def test_a_coordinator_records_a_grade_3_serious_adverse_event(
     clock = page.get_by_role("row", name=re.compile("01-w-0002 Back pain"))
     assert "on time" in clock.inner_text()  # reported now, 2 hours after awareness (limit 24 h)
     steps.shot("dashboard-clock")
-    recorded = rows(server.seeded, "SELECT a.actor, a.role FROM audit_event a JOIN "
-                    "adverse_event e ON a.record_id = CAST(e.id AS TEXT) WHERE a.table_name = "
-                    "'adverse_event' AND e.ctcae_term = 'Back pain'")  # fmt: skip
+    recorded = rows(
+        server.seeded,
+        "SELECT a.actor, a.role FROM audit_event a JOIN "
+        "adverse_event e ON a.record_id = CAST(e.id AS TEXT) WHERE a.table_name = "
+        "'adverse_event' AND e.ctcae_term = 'Back pain'",
+    )
     assert recorded == [("coord1", "site_staff")]
 
 

@@ -27,8 +27,12 @@ def _new_id(api, seeded: Seeded, code: str, form: str, visit: str) -> str:
 
 
 def _submit(api, seeded: Seeded, code: str, form: str, visit: str, response: dict) -> object:
-    body = {"form_id": form, "visit_id": visit, "resource_id": _new_id(api, seeded, code, form,
-            visit), "response": response}  # fmt: skip
+    body = {
+        "form_id": form,
+        "visit_id": visit,
+        "resource_id": _new_id(api, seeded, code, form, visit),
+        "response": response,
+    }
     return api.send("POST", f"{STUDY}/subjects/{code}/forms", json=body)
 
 
@@ -37,20 +41,32 @@ def test_a_submitted_form_is_stored_with_its_score_and_audited_with_the_person(
 ) -> None:
     api = as_user("coord1")
     code = seeded.subject(0)
-    api.send("POST", f"{STUDY}/subjects/{code}/visits", json={"visit_id": "UNS",
-                                                             "date": "2026-03-24"})  # fmt: skip
+    api.send(
+        "POST", f"{STUDY}/subjects/{code}/visits", json={"visit_id": "UNS", "date": "2026-03-24"}
+    )
     odi = _questionnaire(api, "odi")
     stored = _submit(api, seeded, code, "odi", "W1", response_for(odi, odi_answers(odi, 2)))
     assert stored.status_code == 201, stored.text
     response_id = stored.json()["response_id"]
-    values = dict(rows(seeded, "SELECT link_id, value_number FROM item_value "
-                       "WHERE response_id = :r AND value_type = 'decimal'", r=response_id))  # fmt: skip
+    values = dict(
+        rows(
+            seeded,
+            "SELECT link_id, value_number FROM item_value "
+            "WHERE response_id = :r AND value_type = 'decimal'",
+            r=response_id,
+        )
+    )
     assert float(values["odi-total"]) == 40.0  # every section at level 2 of 5
-    items = [str(i) for (i,) in rows(seeded, "SELECT id FROM item_value WHERE response_id = :r",
-                                      r=response_id)]  # fmt: skip
-    audit = rows(seeded, "SELECT table_name, record_id, actor, role FROM audit_event WHERE "
-                 "(table_name = 'form_response' AND record_id = :r) OR table_name = 'item_value'",
-                 r=str(response_id))  # fmt: skip
+    items = [
+        str(i)
+        for (i,) in rows(seeded, "SELECT id FROM item_value WHERE response_id = :r", r=response_id)
+    ]
+    audit = rows(
+        seeded,
+        "SELECT table_name, record_id, actor, role FROM audit_event WHERE "
+        "(table_name = 'form_response' AND record_id = :r) OR table_name = 'item_value'",
+        r=str(response_id),
+    )
     mine = [(t, a, r) for t, record, a, r in audit if t == "form_response" or record in items]
     assert len(mine) == 1 + len(items) == 12
     assert {(a, r) for _, a, r in mine} == {("coord1", "site_staff")}
@@ -110,9 +126,12 @@ def test_the_same_form_page_cannot_store_twice(seeded: Seeded, as_user) -> None:
     api = as_user("coord1")
     pain = _questionnaire(api, "pain")
     code = seeded.subject(0)
-    body = {"form_id": "pain", "visit_id": "W1",
-            "resource_id": _new_id(api, seeded, code, "pain", "W1"),
-            "response": response_for(pain, {"nrs": 4})}  # fmt: skip
+    body = {
+        "form_id": "pain",
+        "visit_id": "W1",
+        "resource_id": _new_id(api, seeded, code, "pain", "W1"),
+        "response": response_for(pain, {"nrs": 4}),
+    }
     assert api.send("POST", f"{STUDY}/subjects/{code}/forms", json=body).status_code == 201
     again = api.send("POST", f"{STUDY}/subjects/{code}/forms", json=body)
     assert again.status_code == 422 and "submitted already" in again.json()["error"]
@@ -138,8 +157,10 @@ def test_changing_a_stored_form_needs_a_reason_and_audits_it(seeded: Seeded, as_
     changed = api.send("PUT", url, json=body)
     assert changed.status_code == 200, changed.text
     assert changed.json() == {**created, "version": 2}
-    history = api.get(f"{STUDY}/subjects/{code}/history/item_value/"
-                      f"{_item_id(seeded, created['response_id'], 'nrs')}").json()  # fmt: skip
+    history = api.get(
+        f"{STUDY}/subjects/{code}/history/item_value/"
+        f"{_item_id(seeded, created['response_id'], 'nrs')}"
+    ).json()
     update = [h for h in history if h["action"] == "update" and h["field"] == "value_number"]
     assert [(h["old_value"], h["new_value"]) for h in update] == [('"4"', '"6"')]
     assert update[0]["actor"] == "coord1"
@@ -148,16 +169,24 @@ def test_changing_a_stored_form_needs_a_reason_and_audits_it(seeded: Seeded, as_
 
 
 def _item_id(seeded: Seeded, response_id: int, link_id: str) -> int:
-    found = rows(seeded, "SELECT id FROM item_value WHERE response_id = :r AND link_id = :l",
-                 r=response_id, l=link_id)  # fmt: skip
+    found = rows(
+        seeded,
+        "SELECT id FROM item_value WHERE response_id = :r AND link_id = :l",
+        r=response_id,
+        l=link_id,
+    )
     return int(found[0][0])
 
 
 def test_a_monitor_may_read_but_not_enter_forms(seeded: Seeded, as_user) -> None:
     api = as_user("monitor")
     pain = _questionnaire(api, "pain")
-    body = {"form_id": "pain", "visit_id": "W1", "resource_id": "edc-" + "0" * 32,
-            "response": response_for(pain, {"nrs": 4})}  # fmt: skip
+    body = {
+        "form_id": "pain",
+        "visit_id": "W1",
+        "resource_id": "edc-" + "0" * 32,
+        "response": response_for(pain, {"nrs": 4}),
+    }
     before = counts(seeded)
     refused = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/forms", json=body)
     assert refused.status_code == 403 and "may not enter data" in refused.json()["error"]

@@ -102,13 +102,31 @@ def test_set_password_checks_strength_and_ends_sessions(seeded: Seeded, app_for)
     login(client, "coord1")
     maker = seeded.database.sessionmaker
     with pytest.raises(errors.BadInputError, match="at least"):
-        passwords.set_password(maker, username="coord1", password="short", actor="admin",
-                               role="admin", clock=seeded.clock)  # fmt: skip
+        passwords.set_password(
+            maker,
+            username="coord1",
+            password="short",
+            actor="admin",
+            role="admin",
+            clock=seeded.clock,
+        )
     with pytest.raises(errors.NotFoundError):
-        passwords.set_password(maker, username="ghost", password="a long password 1",
-                               actor="admin", role="admin", clock=seeded.clock)  # fmt: skip
-    passwords.set_password(maker, username="coord1", password="a new long password",
-                           actor="admin", role="admin", clock=seeded.clock)  # fmt: skip
+        passwords.set_password(
+            maker,
+            username="ghost",
+            password="a long password 1",
+            actor="admin",
+            role="admin",
+            clock=seeded.clock,
+        )
+    passwords.set_password(
+        maker,
+        username="coord1",
+        password="a new long password",
+        actor="admin",
+        role="admin",
+        clock=seeded.clock,
+    )
     assert client.get("/api/v1/me").status_code == 401  # the old session ended
     assert (
         client.post(

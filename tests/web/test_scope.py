@@ -36,12 +36,20 @@ def _values(seeded: Seeded) -> dict[str, str]:
     """Ids of site 01's records, to be requested by users who must not see them."""
     code = seeded.subject(0)
     response_id, item_id = rows(
-        seeded, "SELECT f.id, i.id FROM form_response f JOIN subject s ON s.id = f.subject_id "
-        "JOIN item_value i ON i.response_id = f.id WHERE s.subject_code = :c", c=code,
-    )[0]  # fmt: skip
-    return {"study": "MINI-01", "code": code, "response_id": str(response_id),
-            "table": "item_value", "record_id": str(item_id), "form_id": "pain",
-            "meddra_code": "10003988"}  # fmt: skip
+        seeded,
+        "SELECT f.id, i.id FROM form_response f JOIN subject s ON s.id = f.subject_id "
+        "JOIN item_value i ON i.response_id = f.id WHERE s.subject_code = :c",
+        c=code,
+    )[0]
+    return {
+        "study": "MINI-01",
+        "code": code,
+        "response_id": str(response_id),
+        "table": "item_value",
+        "record_id": str(item_id),
+        "form_id": "pain",
+        "meddra_code": "10003988",
+    }
 
 
 def _body(path: str) -> dict[str, object]:
@@ -51,20 +59,42 @@ def _body(path: str) -> dict[str, object]:
         if path.endswith("/visits"):
             return {"data": {"visit_id": "UNS", "date": "2026-03-20"}}
         if path.endswith("/adverse-events"):
-            return {"data": {"term": "Back pain", "grade": "1", "serious": "no",
-                             "onset": "2026-03-20T10:00", "relatedness": "C53256",
-                             "outcome": "C49494"}}  # fmt: skip
+            return {
+                "data": {
+                    "term": "Back pain",
+                    "grade": "1",
+                    "serious": "no",
+                    "onset": "2026-03-20T10:00",
+                    "relatedness": "C53256",
+                    "outcome": "C49494",
+                }
+            }
         return {}
     if path.endswith("/visits"):
         return {"json": {"visit_id": "UNS", "date": "2026-03-20"}}
     if path.endswith("/adverse-events"):
-        return {"json": {"term": "Back pain", "grade": 1, "serious": False,
-                         "onset": "2026-03-20T10:00:00+08:00", "relatedness": "C53256",
-                         "outcome": "C49494"}}  # fmt: skip
+        return {
+            "json": {
+                "term": "Back pain",
+                "grade": 1,
+                "serious": False,
+                "onset": "2026-03-20T10:00:00+08:00",
+                "relatedness": "C53256",
+                "outcome": "C49494",
+            }
+        }
     if path.endswith("/forms"):
-        return {"json": {"form_id": "pain", "visit_id": "W1", "resource_id": "edc-" + "1" * 32,
-                         "response": {"resourceType": "QuestionnaireResponse", "item": [
-                             {"linkId": "nrs", "answer": [{"valueInteger": 3}]}]}}}  # fmt: skip
+        return {
+            "json": {
+                "form_id": "pain",
+                "visit_id": "W1",
+                "resource_id": "edc-" + "1" * 32,
+                "response": {
+                    "resourceType": "QuestionnaireResponse",
+                    "item": [{"linkId": "nrs", "answer": [{"valueInteger": 3}]}],
+                },
+            }
+        }
     if "/forms/" in path and path.startswith("/api/"):
         return {"json": {"reason": "x", "response": {"resourceType": "QuestionnaireResponse"}}}
     return {}
@@ -108,8 +138,9 @@ def test_without_a_login_every_route_but_the_login_is_refused(seeded: Seeded, ap
     for method, path in _routes(seeded):
         if path in PUBLIC:
             continue
-        answer = client.request(method, path.format(**values), follow_redirects=False,
-                                **_body(path))  # type: ignore[arg-type]  # fmt: skip
+        answer = client.request(
+            method, path.format(**values), follow_redirects=False, **_body(path)
+        )  # type: ignore[arg-type]
         if method == "GET" and not path.startswith("/api/"):
             assert answer.status_code == 303, (method, path)
             assert answer.headers["location"].startswith("/login?next=")
