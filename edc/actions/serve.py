@@ -14,6 +14,11 @@ class ServeOptions:
     secure_cookies: bool = False
     log_level: str = "info"
 
+    def check(self) -> None:
+        """:raises errors.BadInputError: a port outside 1..65535."""
+        if not 0 < self.port < 65536:
+            raise errors.BadInputError(f"--port must be within 1..65535, got {self.port}")
+
 
 def serve(settings: config.Settings, options: ServeOptions) -> None:
     """Serve the pages and the API until interrupted.
@@ -21,8 +26,7 @@ def serve(settings: config.Settings, options: ServeOptions) -> None:
     :raises errors.BadInputError: a port outside 1..65535, or the warehouse is missing or not
         migrated.
     """
-    if not 0 < options.port < 65536:
-        raise errors.BadInputError(f"--port must be within 1..65535, got {options.port}")
+    options.check()
     # Imported here: the web stack is loaded only by the command that serves it.
     import uvicorn
 

@@ -36,13 +36,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(directory: Path, protocols: Protocols) -> Iterator[Served]:
+def served(directory: Path, protocols: Protocols, *, subjects: int = 6) -> Iterator[Served]:
     """Seed a warehouse in ``directory`` and run ``edc serve`` over it until the block ends."""
     url = f"sqlite:///{directory / 'warehouse.sqlite3'}"
     migrate.upgrade(url)
     engine = db.make_engine(url)
     database = Database("sqlite", url, engine, db.make_sessionmaker(engine))
-    seeded = seed(database, directory, protocols, study=with_vas(protocols), left_out=LEFT_OUT)
+    seeded = seed(
+        database,
+        directory,
+        protocols,
+        subjects=subjects,
+        study=with_vas(protocols),
+        left_out=LEFT_OUT,
+    )
     engine.dispose()
     port = free_port()
     env = {**os.environ, "EDC_DATABASE_URL": url, "EDC_DATA_DIR": str(directory / "data")}

@@ -167,3 +167,33 @@ def test_the_openapi_document_lists_the_api(seeded: Seeded, app_for) -> None:
     assert "/api/v1/studies/{study}/subjects/{code}/forms" in paths
     assert "/api/v1/studies/{study}/dashboard" in paths
     assert not any(not p.startswith("/api/v1/") for p in paths)  # pages are not API
+
+
+def test_a_blinded_study_shows_no_arm(database, tmp_path, protocols, app_for) -> None:
+    """Until the permission module names unblinded roles, no one sees an arm in a blinded
+    study: not in the list, not on the subject page, not in the allocation's history."""
+    from edc.actions import protocol
+    from tests.sync.protocols import StudyFile
+    from tests.web.trial import seed
+
+    base = protocols.get("MINI-01")
+    text = base.path.read_text().replace("blinding: open-label", "blinding: double-blind")
+    path = tmp_path / "blinded.yaml"
+    path.write_text(text)
+    seeded = seed(database, tmp_path, protocols, study=StudyFile(path, protocol.check(path)))
+    api = login(app_for(seeded), "monitor")
+    listed = api.get("/api/v1/studies/MINI-01/subjects").json()
+    assert {s["arm"] for s in listed} == {"blinded"}
+    code = seeded.subject(0)
+    casebook = api.get(f"/api/v1/studies/MINI-01/subjects/{code}").json()
+    assert casebook["arm"] == "blinded" and casebook["subject"]["arm"] == "blinded"
+    page = api.get(f"/studies/MINI-01/subjects/{code}").text
+    assert "ARM-A" not in page and "ARM-B" not in page
+    (allocation,) = rows(
+        seeded,
+        "SELECT a.id FROM allocation a JOIN subject s ON "
+        "s.id = a.subject_id WHERE s.subject_code = :c",
+        c=code,
+    )
+    hidden = api.get(f"/api/v1/studies/MINI-01/subjects/{code}/history/allocation/{allocation[0]}")
+    assert hidden.status_code == 404

@@ -61,7 +61,12 @@ def subjects_api(auth: Study) -> list[SubjectPublic]:
 def subject_page(request: Request, auth: Study, code: str) -> Response:
     found = _casebook(auth, code)
     return pages.render(
-        request, "subject.html", auth=auth, book=found, subject=subject_for(auth, found.subject)
+        request,
+        "subject.html",
+        auth=auth,
+        book=found,
+        subject=subject_for(auth, found.subject),
+        ae_form=auth.definition.protocol.adverse_events.form_id,
     )
 
 
