@@ -8,7 +8,6 @@ cache never serves stale definitions.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from edc.compiler.naming import Naming
 from edc.library import CtcaeTerminology, load_library
 from edc.protocol import Protocol, parse_protocol
 from edc.warehouse import studies
+from edc.warehouse.tables import ProtocolVersionRow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,23 +57,31 @@ class StudyDefinition:
 
 
 def load_definition(*, session: Session, study_id: int) -> StudyDefinition:
-    """The newest registered version of a study.
+    """The newest registered version of a study (parsed once per version and process).
 
     :raises errors.NotFoundError: when the study has no registered version.
     """
-    versions = studies.list_protocol_versions(session=session, study_id=study_id)
-    if not versions:
+    newest = studies.find_newest_version(session=session, study_id=study_id)
+    if newest is None:
         raise errors.NotFoundError("the study has no registered protocol version")
-    newest = versions[-1]
-    return _parsed(
-        study_id, newest.id, newest.bundle_sha256, newest.source_yaml, newest.bundle_json
-    )
+    version_id, sha256 = newest
+    cached = _CACHE.get((version_id, sha256))
+    if cached is None:
+        row = session.get_one(ProtocolVersionRow, version_id)
+        cached = _parsed(study_id, version_id, row.source_yaml, row.bundle_json)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[(version_id, sha256)] = cached
+    return cached
 
 
-@functools.lru_cache(maxsize=32)
-def _parsed(
-    study_id: int, version_id: int, sha256: str, source_yaml: str, bundle_json: str
-) -> StudyDefinition:
+# Parsed definitions by (protocol version id, bundle SHA-256): a registered version never
+# changes, and the SHA-256 tells a reused id in another warehouse apart.
+_CACHE: dict[tuple[int, str], StudyDefinition] = {}
+_CACHE_SIZE = 32
+
+
+def _parsed(study_id: int, version_id: int, source_yaml: str, bundle_json: str) -> StudyDefinition:
     library = load_library()
     protocol = parse_protocol(source_yaml, f"protocol version #{version_id}", library).protocol
     study = protocol.study

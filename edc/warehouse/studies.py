@@ -67,6 +67,17 @@ def list_protocol_versions(*, session: Session, study_id: int) -> list[ProtocolV
     )
 
 
+def find_newest_version(*, session: Session, study_id: int) -> tuple[int, str] | None:
+    """(id, bundle SHA-256) of the study's newest registered version, without its texts."""
+    found = session.execute(
+        select(ProtocolVersionRow.id, ProtocolVersionRow.bundle_sha256)
+        .where(ProtocolVersionRow.study_id == study_id)
+        .order_by(ProtocolVersionRow.id.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (int(found[0]), str(found[1]))
+
+
 def list_sites(*, session: Session, study_id: int) -> list[SiteRow]:
     """The sites of a study."""
     return list(
