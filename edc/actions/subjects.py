@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from edc import errors
 from edc.actions.access import Access
+from edc.actions.audit import HistoryEntry
 from edc.actions.definitions import StudyDefinition
 from edc.warehouse import casebook
 from edc.warehouse.tables import AdverseEventRow, FormResponseRow, ItemValueRow
@@ -250,22 +251,9 @@ def display_value(value: ItemValueRow) -> str:
     return ""
 
 
-@dataclasses.dataclass(frozen=True)
-class HistoryLine:
-    seq: int
-    at: dt.datetime
-    actor: str
-    role: str
-    action: str
-    field: str | None
-    old_value: str | None
-    new_value: str | None
-    reason: str | None
-
-
 def record_history(
     *, session: Session, access: Access, code: str, table: str, record_id: int
-) -> tuple[casebook.SubjectHeader, list[HistoryLine]]:
+) -> tuple[casebook.SubjectHeader, list[HistoryEntry]]:
     """The audit trail of one record of a subject, oldest first.
 
     :raises errors.NotFoundError: no such subject at the reader's sites, or the record is not
@@ -279,9 +267,5 @@ def record_history(
     ):
         raise errors.NotFoundError(f"no {table} #{record_id} for subject {code}")
     rows = casebook.list_audit_events(session=session, table=table, record_id=record_id)
-    return subject, [
-        HistoryLine(
-            r.seq, r.at, r.actor, r.role, r.action, r.field, r.old_value, r.new_value, r.reason
-        )
-        for r in rows
-    ]
+    names = [field.name for field in dataclasses.fields(HistoryEntry)]
+    return subject, [HistoryEntry(**{name: getattr(row, name) for name in names}) for row in rows]

@@ -18,6 +18,17 @@ from edc.web.schemas import FormCreate, FormStoredPublic, FormUpdate
 router = APIRouter()
 
 
+def _view(auth: Study, code: str, response_id: int) -> subjects.ResponseView:
+    with db.transaction(auth.context.makers.reader) as session:
+        return subjects.response_view(
+            session=session,
+            access=auth.access,
+            definition=auth.definition,
+            code=code,
+            response_id=response_id,
+        )
+
+
 @router.get("/api/v1/studies/{study}/forms/{form_id}/questionnaire", tags=["forms"])
 def questionnaire_api(auth: Study, form_id: str) -> dict[str, Any]:
     """The compiled SDC Questionnaire of a form (what the page renders)."""
@@ -48,29 +59,15 @@ def new_form_page(
 
 @router.get("/studies/{study}/subjects/{code}/forms/{response_id}", include_in_schema=False)
 def form_page(request: Request, auth: Study, code: str, response_id: int) -> Response:
-    with db.transaction(auth.context.makers.reader) as session:
-        view = subjects.response_view(
-            session=session,
-            access=auth.access,
-            definition=auth.definition,
-            code=code,
-            response_id=response_id,
-        )
+    view = _view(auth, code, response_id)
     may_edit = auth.access.may("enter_data", view.subject.site_id)
     return pages.render(request, "form.html", auth=auth, view=view, may_edit=may_edit)
 
 
 @router.get("/studies/{study}/subjects/{code}/forms/{response_id}/edit", include_in_schema=False)
 def edit_form_page(request: Request, auth: Study, code: str, response_id: int) -> Response:
-    with db.transaction(auth.context.makers.reader) as session:
-        view = subjects.response_view(
-            session=session,
-            access=auth.access,
-            definition=auth.definition,
-            code=code,
-            response_id=response_id,
-        )
-        auth.access.require("enter_data", view.subject.site_id)
+    view = _view(auth, code, response_id)
+    auth.access.require("enter_data", view.subject.site_id)
     target = capture.FormTarget(code=code, form_id=view.form_id, response_id=response_id)
     return pages.render(
         request,
@@ -115,14 +112,7 @@ def submit_form_api(auth: Study, code: str, body: FormCreate) -> FormStoredPubli
 def change_form_api(auth: Study, code: str, response_id: int, body: FormUpdate) -> FormStoredPublic:
     """Change a stored form: a new version of the response, every changed value audited with
     the reason."""
-    with db.transaction(auth.context.makers.reader) as session:
-        view = subjects.response_view(
-            session=session,
-            access=auth.access,
-            definition=auth.definition,
-            code=code,
-            response_id=response_id,
-        )
+    view = _view(auth, code, response_id)
     stored = capture.submit_form(
         auth.context.engine,
         access=auth.access,

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from edc import errors
 from edc.actions import subjects, visit_entry
+from edc.actions.audit import HistoryEntry
 from edc.warehouse import casebook, db
 from edc.web import pages
 from edc.web.deps import Study
@@ -80,7 +81,7 @@ def subject_api(auth: Study, code: str) -> CasebookPublic:
     )
 
 
-def _history(auth: Study, code: str, table: str, record_id: int) -> list[subjects.HistoryLine]:
+def _history(auth: Study, code: str, table: str, record_id: int) -> list[HistoryEntry]:
     if table not in casebook.HISTORY_TABLES:
         raise errors.NotFoundError(f"no history of {table!r} records")
     with db.transaction(auth.context.makers.reader) as session:
