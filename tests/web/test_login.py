@@ -135,3 +135,14 @@ def test_set_password_checks_strength_and_ends_sessions(seeded: Seeded, app_for)
         == 401
     )
     login(client, "coord1", "a new long password")
+
+
+def test_pages_carry_security_headers_and_are_not_cached(seeded: Seeded, as_user) -> None:
+    api = as_user("coord1")
+    page = api.get("/studies/MINI-01/subjects")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Cache-Control"] == "no-store"
+    cookie = api.client.post("/api/v1/session", json={"username": "coord1", "password": PASSWORD})
+    assert "httponly" in cookie.headers["set-cookie"].lower()
+    assert "samesite=lax" in cookie.headers["set-cookie"].lower()
