@@ -33,7 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, protocols: Protocols) -> It
 @pytest.fixture
 def page(browser: Any, server: Served) -> Iterator[Any]:
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    # Generous: the machine may be busy with other test runs (2 cores, shared).
+    context.set_default_timeout(45_000)
     page = context.new_page()
     yield page
     context.close()
@@ -49,7 +50,8 @@ class Steps:
 
     def shot(self, name: str) -> None:
         self.count += 1
-        self.page.screenshot(path=self.directory / f"{self.count:02d}-{name}.png", full_page=True)
+        path = self.directory / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=path, full_page=True, animations="disabled", timeout=90_000)
 
 
 def log_in(page: Any, username: str) -> None:
