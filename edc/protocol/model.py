@@ -144,13 +144,30 @@ class StratificationFactor(Strict):
     source: StratumSource | None = None
 
 
-class Randomization(Strict):
-    """Stratified permuted-block randomization."""
+class Minimization(Strict):
+    """Pocock-Simon minimization over the stratification factors (taken as margins).
 
-    method: Literal["permuted-block"] = "permuted-block"
-    block_sizes: tuple[PositiveInt, ...] = Field(min_length=1)
+    Each new subject goes to the arm that leaves the factor levels it shares with earlier
+    subjects least imbalanced with ``probability``, otherwise to another arm at random.
+    """
+
+    probability: float = Field(gt=0, le=1, description="chance of the least-imbalancing arm")
+    imbalance: Literal["range", "variance"] = "range"
+
+
+class Randomization(Strict):
+    """Stratified permuted blocks (block size drawn per block) or minimization.
+
+    ``event`` is the schedule event randomization is (visits anchored on events before it,
+    e.g. screening, are where stratification factors are collected).
+    """
+
+    method: Literal["permuted-block", "minimization"] = "permuted-block"
+    block_sizes: tuple[PositiveInt, ...] = ()
+    minimization: Minimization | None = None
     ratio: dict[Code, PositiveInt] = Field(description="arm id -> allocation weight")
     stratify_by: tuple[StratificationFactor, ...] = ()
+    event: Code = "randomization"
     blinding: Literal["open-label", "single-blind", "double-blind", "triple-blind"]
     blinded_roles: tuple[Literal["participant", "investigator", "outcome-assessor"], ...] = ()
 
@@ -289,6 +306,7 @@ __all__ = [
     "Event",
     "Form",
     "Item",
+    "Minimization",
     "Protocol",
     "Randomization",
     "Schedule",

@@ -6,9 +6,19 @@ resource back needs no translation table.
 
 from __future__ import annotations
 
-ROLES = ("site_staff", "investigator", "monitor", "data_manager", "statistician", "admin")
+# What each role may do, and which roles are blinded, is decided in edc.trial.permissions.
+ROLES = (
+    "site_staff",
+    "investigator",
+    "monitor",
+    "data_manager",
+    "statistician",
+    "admin",
+    "principal_investigator",
+    "unblinded_statistician",
+)
 # Roles that only make sense at one site; the others may be study-wide (site NULL).
-SITE_ROLES = ("site_staff", "investigator")
+SITE_ROLES = ("site_staff", "investigator", "principal_investigator")
 # Automated writers (sync, scheduler jobs) act as "system" in the audit trail; nobody holds it.
 AUDIT_ROLES = (*ROLES, "system")
 AUDIT_ACTIONS = ("insert", "update", "delete")
@@ -29,8 +39,15 @@ SUBJECT_STATUSES = (
     "screening",
     "withdrawn",
 )
+# Pre-screening: every EHR criterion met (the investigator's criteria still to confirm), one not
+# met, or none failed but some could not be decided from the data.
 SCREENING_OUTCOMES = ("eligible", "ineligible", "undetermined")
-CRITERION_RESULTS = ("met", "not_met", "unknown")
+# "investigator": not computable from the EHR, judged by the investigator at enrollment.
+CRITERION_RESULTS = ("met", "not_met", "unknown", "investigator")
+RANDOMIZATION_METHODS = ("permuted-block", "minimization")
+# A write to the hospital's FHIR server waiting in the outbox, delivered, or replaced by a newer
+# version of the same resource before it was delivered.
+OUTBOX_STATUSES = ("pending", "sent", "superseded")
 
 # FHIR R4 QuestionnaireResponse.status.
 RESPONSE_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")

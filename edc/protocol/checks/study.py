@@ -5,6 +5,7 @@ from __future__ import annotations
 from edc.library import Library
 from edc.located_yaml import Reporter
 from edc.protocol import forms as protocol_forms
+from edc.protocol import timeline
 from edc.protocol.model import Protocol
 
 
@@ -44,13 +45,7 @@ def _check_randomization(protocol: Protocol, library: Library, report: Reporter)
             report.add(
                 ("arms", index, "id"), f"arm {arm.id!r} has no weight in randomization.ratio"
             )
-    total = sum(randomization.ratio.values())
-    for index, size in enumerate(randomization.block_sizes):
-        if size % total:
-            report.add(
-                ("randomization", "block_sizes", index),
-                f"block size {size} is not a multiple of the ratio total {total}",
-            )
+    _check_method(protocol, report)
     if randomization.blinding == "open-label" and randomization.blinded_roles:
         report.add(("randomization", "blinded_roles"), "an open-label study blinds no one")
     report.duplicates(
@@ -83,6 +78,12 @@ def _check_randomization(protocol: Protocol, library: Library, report: Reporter)
             )
         elif item.type != "choice":
             report.add((*path, "source", "item"), "a stratification item must be a choice item")
+        elif not _collected_before_randomization(protocol, form.id):
+            report.add(
+                (*path, "source", "form"),
+                f"form {form.id!r} is not collected at a visit before randomization (event "
+                f"{randomization.event!r}), so its answer cannot stratify",
+            )
         else:
             codes = {option.code for option in item.options}
             for level_index, level in enumerate(factor.levels):
@@ -92,6 +93,55 @@ def _check_randomization(protocol: Protocol, library: Library, report: Reporter)
                         f"level {level!r} is not an answer of {form.id}.{item.id} "
                         f"({', '.join(sorted(codes))})",
                     )
+
+
+def _check_method(protocol: Protocol, report: Reporter) -> None:
+    randomization = protocol.randomization
+    total = sum(randomization.ratio.values())
+    if randomization.method == "permuted-block":
+        if not randomization.block_sizes:
+            report.add(("randomization", "block_sizes"), "permuted blocks need block_sizes")
+        if randomization.minimization is not None:
+            report.add(
+                ("randomization", "minimization"), "minimization settings need method: minimization"
+            )
+    else:
+        if randomization.minimization is None:
+            report.add(
+                ("randomization",),
+                "method minimization needs a minimization section (probability)",
+            )
+        elif randomization.minimization.probability <= 1 / max(len(randomization.ratio), 1):
+            report.add(
+                ("randomization", "minimization", "probability"),
+                f"a probability of {randomization.minimization.probability} does not favour the "
+                f"least-imbalancing arm over {len(randomization.ratio)} arms (it must exceed "
+                f"1/{len(randomization.ratio)})",
+            )
+        if randomization.block_sizes:
+            report.add(("randomization", "block_sizes"), "minimization uses no blocks")
+        if not randomization.stratify_by:
+            report.add(("randomization", "stratify_by"), "minimization needs at least one factor")
+    for index, size in enumerate(randomization.block_sizes):
+        if size % total:
+            report.add(
+                ("randomization", "block_sizes", index),
+                f"block size {size} is not a multiple of the ratio total {total}",
+            )
+    events = [event.id for event in protocol.schedule.events]
+    if randomization.event not in events:
+        report.add(
+            ("randomization", "event"),
+            f"randomization event {randomization.event!r} is not a schedule event "
+            f"({', '.join(events)})",
+        )
+
+
+def _collected_before_randomization(protocol: Protocol, form_id: str) -> bool:
+    event = protocol.randomization.event
+    return any(
+        form_id in visit.forms for visit in timeline.visits_before(protocol.schedule, event)
+    )
 
 
 def _check_endpoints(protocol: Protocol, library: Library, report: Reporter) -> None:

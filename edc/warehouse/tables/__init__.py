@@ -19,16 +19,21 @@ from edc.warehouse.tables.monitoring import (
     DeviationRow,
     SdvMarkRow,
 )
-from edc.warehouse.tables.safety import AdverseEventRow
-from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow, StudyRow
-from edc.warehouse.tables.subjects import (
-    AllocationRow,
-    ConsentRow,
-    PatientLinkRow,
-    ScreeningRecordRow,
-    ScreeningResultRow,
-    SubjectRow,
+from edc.warehouse.tables.outbox import OutboxMessageRow
+from edc.warehouse.tables.randomization import (
+    RandomizationSchemeRow,
+    RandomizationSlotRow,
+    UnblindingRow,
 )
+from edc.warehouse.tables.safety import AdverseEventRow
+from edc.warehouse.tables.screening import (
+    ScreeningRecordRow,
+    ScreeningResourceRow,
+    ScreeningResultRow,
+    ScreeningTallyRow,
+)
+from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow, StudyRow
+from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
 from edc.warehouse.tables.users import RoleAssignmentRow, UserRow
 from edc.warehouse.tables.web import WebSessionRow
 
@@ -47,19 +52,25 @@ __all__ = [
     "JobLeaseRow",
     "JobRunRow",
     "LockEventRow",
+    "OutboxMessageRow",
     "PatientLinkRow",
     "PlannedVisitRow",
     "ProtocolVersionRow",
     "PublishedDefinitionRow",
+    "RandomizationSchemeRow",
+    "RandomizationSlotRow",
     "RawResourceRow",
     "RoleAssignmentRow",
     "ScreeningRecordRow",
+    "ScreeningResourceRow",
     "ScreeningResultRow",
+    "ScreeningTallyRow",
     "SdvMarkRow",
     "SiteRow",
     "StudyRow",
     "SubjectRow",
     "SyncCursorRow",
+    "UnblindingRow",
     "UserRow",
     "VisitRow",
     "WebSessionRow",

@@ -14,7 +14,11 @@ from edc.warehouse.coltypes import BigId, ExactDecimal, UTCDateTime
 
 
 class PlannedVisitRow(Base):
-    """A visit the schedule of activities expects, with its allowed window."""
+    """A visit the schedule of activities expects, with its allowed window.
+
+    Made at randomization from the anchor events' planned dates, and moved when an anchor event
+    actually happens (``anchor_actual``), e.g. the index procedure three days later than planned.
+    """
 
     __tablename__ = "planned_visit"
     __table_args__ = (
@@ -31,6 +35,11 @@ class PlannedVisitRow(Base):
     target_date: Mapped[dt.date] = mapped_column()
     window_low: Mapped[dt.date] = mapped_column()
     window_high: Mapped[dt.date] = mapped_column()
+    # The event (or visit) the target counts from, its date, and whether that date is the real
+    # one (True) or still the planned one.
+    anchor_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    anchor_date: Mapped[dt.date | None] = mapped_column(default=None)
+    anchor_actual: Mapped[bool] = mapped_column(default=False)
 
 
 class VisitRow(Base):
