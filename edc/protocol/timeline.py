@@ -15,7 +15,8 @@ from edc.protocol.model import Schedule, Visit
 
 def anchors(schedule: Schedule, point_id: str) -> list[str]:
     """The anchor chain of an event or visit, nearest first, up to the root (cycle-safe)."""
-    by_id = {p.id: p.anchor for p in (*schedule.events, *schedule.visits)}
+    by_id = {event.id: event.anchor for event in schedule.events}
+    by_id.update({visit.id: visit.anchor for visit in schedule.visits})
     chain: list[str] = []
     anchor = by_id.get(point_id)
     while anchor is not None and anchor not in chain:

@@ -19,6 +19,7 @@ from edc.protocol.model import Protocol
 from edc.synth import latent, truth
 from edc.synth.profile import Profile
 from edc.synth.tumours import PRIMARIES
+from edc.trial import eligibility
 
 SUFFIX = ".synthetic.yaml"
 
@@ -78,7 +79,7 @@ def _check(
             latent.parse_levels(spec)
         except ValueError as exc:
             report.add(("population", "levels", spec), str(exc))
-    criteria = {c.id for c, _ in truth.criteria(protocol.eligibility)}
+    criteria = {c.id for c, _ in eligibility.criteria(protocol.eligibility)}
     for criterion_id, rule in profile.eligibility.items():
         if criterion_id not in criteria:
             report.add(("eligibility", criterion_id), "no such criterion in the protocol")

@@ -16,15 +16,11 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 
-from edc.protocol.model import Criterion, Eligibility
+from edc.protocol.model import Eligibility
 from edc.synth.latent import PatientState, parse_levels
 from edc.synth.profile import Rule
 from edc.synth.rng import Draw
-
-
-def criteria(eligibility: Eligibility) -> list[tuple[Criterion, bool]]:
-    """Every criterion with whether it is an exclusion, inclusions first (protocol order)."""
-    return [(c, False) for c in eligibility.inclusion] + [(c, True) for c in eligibility.exclusion]
+from edc.trial.eligibility import criteria
 
 
 def failed_criteria(

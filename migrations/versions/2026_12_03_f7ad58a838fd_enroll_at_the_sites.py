@@ -8,7 +8,8 @@
 * ``patient_link`` gains its site; ``consent`` names the patient (``patient_link_id``) so it can
   precede enrollment, and who obtained it; ``subject`` gets its per-site number (unique), the
   enrollment time and the investigator who signed eligibility off.
-* ``randomization_scheme`` (commitment), ``randomization_slot`` (the lists), ``unblinding``;
+* ``randomization_scheme`` (commitment), ``randomization_slot`` (the permuted-block lists),
+  ``randomization_draw`` (minimization's draws), ``unblinding``;
   ``allocation`` gains the study-wide ``sequence`` (unique) and the factor levels.
 * ``outbox_message``: writes waiting for the hospital's FHIR server.
 * ``planned_visit`` records its anchor and whether the anchor date is the actual one.
@@ -154,6 +155,7 @@ def downgrade() -> None:
         batch_op.drop_column("sequence")
     _recreate_screening(new=False)
     op.drop_table("unblinding")
+    op.drop_table("randomization_draw")
     op.drop_table("randomization_slot")
     op.drop_table("randomization_scheme")
     op.drop_table("screening_tally")
@@ -351,6 +353,23 @@ def _create_tables() -> None:
             "stratum",
             "sequence_in_stratum",
             name=op.f("uq_randomization_slot_scheme_id_stratum_sequence_in_stratum"),
+        ),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
+        "randomization_draw",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scheme_id", sa.Integer(), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("draws", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["scheme_id"],
+            ["randomization_scheme.id"],
+            name=op.f("fk_randomization_draw_scheme_id_randomization_scheme"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_randomization_draw")),
+        sa.UniqueConstraint(
+            "scheme_id", "sequence", name=op.f("uq_randomization_draw_scheme_id_sequence")
         ),
         sqlite_autoincrement=True,
     )

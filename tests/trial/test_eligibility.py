@@ -141,4 +141,4 @@ def test_missing_data_is_unknown_not_a_pass(prd: Protocol) -> None:
     stale[2] = lab("6301-6", 1.0, 90)
     assert results(prd, stale)["EX02"] == "unknown"
     screening = screen(prd.eligibility, patient_record(stale), SCREENING, only_ehr=True)
-    assert screening.overall == "unknown"
+    assert screening.outcome == "undetermined"

@@ -139,9 +139,7 @@ def _check_method(protocol: Protocol, report: Reporter) -> None:
 
 def _collected_before_randomization(protocol: Protocol, form_id: str) -> bool:
     event = protocol.randomization.event
-    return any(
-        form_id in visit.forms for visit in timeline.visits_before(protocol.schedule, event)
-    )
+    return any(form_id in visit.forms for visit in timeline.visits_before(protocol.schedule, event))
 
 
 def _check_endpoints(protocol: Protocol, library: Library, report: Reporter) -> None:

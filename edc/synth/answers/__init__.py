@@ -20,7 +20,7 @@ from edc.protocol.model import Protocol
 from edc.synth.answers import generic, procedure, reported, screening
 from edc.synth.answers.context import FormContext, StudyForms
 from edc.synth.profile import Profile
-from edc.synth.truth import criteria
+from edc.trial.eligibility import criteria
 
 Generator = Callable[[FormContext], dict[str, Any]]
 GENERATORS: Mapping[str, Generator] = {

@@ -21,6 +21,7 @@ from edc.warehouse.tables.monitoring import (
 )
 from edc.warehouse.tables.outbox import OutboxMessageRow
 from edc.warehouse.tables.randomization import (
+    RandomizationDrawRow,
     RandomizationSchemeRow,
     RandomizationSlotRow,
     UnblindingRow,
@@ -57,6 +58,7 @@ __all__ = [
     "PlannedVisitRow",
     "ProtocolVersionRow",
     "PublishedDefinitionRow",
+    "RandomizationDrawRow",
     "RandomizationSchemeRow",
     "RandomizationSlotRow",
     "RawResourceRow",

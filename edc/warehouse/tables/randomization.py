@@ -56,6 +56,19 @@ class RandomizationSlotRow(Base):
     arm: Mapped[str] = mapped_column(String(64), info={"blinded": True})
 
 
+class RandomizationDrawRow(Base):
+    """The stored draws of one minimization assignment (``sequence``), taken from the seed."""
+
+    __tablename__ = "randomization_draw"
+    __table_args__ = (UniqueConstraint("scheme_id", "sequence"), not_audited())
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("randomization_scheme.id"))
+    sequence: Mapped[int] = mapped_column()
+    # JSON list of the draws' shortest float reprs, e.g. ["0.125", "0.9"].
+    draws: Mapped[str] = mapped_column(Text)
+
+
 class UnblindingRow(Base):
     """An emergency unblinding of one subject: who (in the audit trail), when and why."""
 

@@ -1,5 +1,9 @@
 """FHIRPath for edc: the one place that knows fhirpathpy (eligibility criteria and SDC scores).
 
+Modules: ``tree`` (the parse tree), ``plan`` (exact rewrites for speed, dates compared as
+dates), ``evidence`` (which resources decided a result), ``compiled`` (expressions compiled
+once, with their evidence). This module: syntax checking and one-off evaluation.
+
 Two fhirpathpy behaviours shape this module:
 
 * ``fhirpathpy.compile`` does not report syntax errors (its ANTLR error listener is a no-op),
