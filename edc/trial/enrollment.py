@@ -90,16 +90,18 @@ def obstacles(
 
 def _problem(result: CriterionResult, exclusion: bool, confirmed: bool | None) -> str | None:
     kind = "exclusion" if exclusion else "inclusion"
+    failing = "applies" if exclusion else "is not met"
     if result.result == "investigator":
         if confirmed is None:
-            return f"({kind}) needs the investigator's confirmation (--confirm {result.criterion_id}=yes|no)"
+            flag = f"--confirm {result.criterion_id}=yes|no"
+            return f"({kind}) needs the investigator's confirmation ({flag})"
         if confirmed == exclusion:
-            return f"({kind}) {'applies' if exclusion else 'is not met'}, as the investigator confirmed"
+            return f"({kind}) {failing}, as the investigator confirmed"
         return None
     if result.result == "unknown":
         return f"({kind}) cannot be decided from the EHR ({result.reason})"
     if result.passes is False:
-        return f"({kind}) {'applies' if exclusion else 'is not met'}"
+        return f"({kind}) {failing}"
     return None
 
 
