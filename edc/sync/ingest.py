@@ -21,13 +21,13 @@ import orjson
 from sqlalchemy import select
 
 from edc.clock import Clock
-from edc.sync import cursors, deletions, forms, safety, subjects
+from edc.sync import cursors, deletions, forms, prescreen, safety, subjects
 from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
 from edc.sync.scope import StudyScope
 from edc.sync.store import Problem, Stored, record_problems, store_resources
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions
 from edc.synced_types import TYPES
-from edc.warehouse import audit, db
+from edc.warehouse import audit, db, screening
 from edc.warehouse.batch import BatchWriter
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
 
@@ -111,6 +111,8 @@ class Ingestor:
             else:
                 rejected.append(result)
         with self._unit_of_work() as work:
+            parsed, for_screening = prescreen.split(work, parsed)
+            screened = prescreen.store(work, for_screening)
             stored = store_resources(work.writer, self.source, parsed, self.clock.now())
             self._normalize(work, stored)
             work.problems += [Problem(r.kind, r.message, r.field_path, rejected=r)
@@ -123,6 +125,9 @@ class Ingestor:
                 clock=self.clock,
             )
         self._count(stored, work.rejected, rejected)
+        for (resource_type, state), count in screened.items():
+            counts = self.counts.setdefault(resource_type, TypeCounts())
+            setattr(counts, state, getattr(counts, state) + count)
         log.info(
             "batch committed",
             extra={"resources": len(batch), "rejected": len(rejected) + len(work.rejected)},
@@ -175,6 +180,10 @@ class Ingestor:
                 found = normalize(work, by_type[resource_type])
                 if resource_type == "ResearchSubject":
                     enrolled = list(found)
+        for patient_id in enrolled:  # their EHR data kept for screening is trial data now
+            screening.move_to_trial(
+                work.writer, study_id=work.scope.study_id, source=work.source, patient_id=patient_id
+            )
         again = _stored_for_patients(work, enrolled) if enrolled else []
         for resource_type in DEPENDENT_TYPES:
             items = [s for s in again if s.parsed.resource_type == resource_type]

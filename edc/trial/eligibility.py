@@ -58,15 +58,16 @@ class CriterionResult:
     @property
     def passes(self) -> bool | None:
         """Whether this criterion lets the patient in (None: unknown or up to the investigator)."""
-        return _passes(self.result, self.exclusion)
+        return passes(self.result, self.exclusion)
 
     @property
     def suggests_pass(self) -> bool | None:
         """``passes``, reading an investigator criterion's suggestion where there is one."""
-        return _passes(self.verdict, self.exclusion)
+        return passes(self.verdict, self.exclusion)
 
 
-def _passes(result: Result, exclusion: bool) -> bool | None:
+def passes(result: str, exclusion: bool) -> bool | None:
+    """Whether a criterion with this result lets the patient in (None: undecided)."""
     if result in ("unknown", "investigator"):
         return None
     return (result == "met") != exclusion

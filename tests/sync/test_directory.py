@@ -162,7 +162,11 @@ def test_bad_input_is_kept_raw_as_problems_and_never_half_loaded(
     assert by_id["old-version"] == [
         ("unknown_questionnaire_version", "QuestionnaireResponse.questionnaire")
     ]
-    assert by_id["p-bad"] == [("invalid_resource", "Patient.gender")]
+    # A patient who is not a subject is not trial data: kept apart for pre-screening only
+    # (edc.sync.prescreen), neither stored raw nor checked for the monitors.
+    assert "p-bad" not in by_id
+    assert warehouse.count("screening_resource", "logical_id = 'p-bad'") == 1
+    assert warehouse.count("raw_resource", "logical_id = 'p-bad'") == 0
     # Lines that are not resources keep their text and where they were.
     assert warehouse.rows(
         "SELECT kind, location, raw_text FROM data_problem WHERE raw_resource_id IS NULL "

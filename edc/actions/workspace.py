@@ -1,0 +1,160 @@
+"""What the site and study actions share: the warehouse, the study's current protocol, who acts.
+
+``Workspace.open(settings)`` opens the warehouse once for a command (or for many calls, as the
+demo makes); ``workspace.study(session, code)`` reads a registered study and parses its current
+protocol version (cached); ``workspace.act(session, study, action, site)`` checks that the
+acting user may do the action there (``edc.trial.permissions``) and binds that person and role
+to the session's audit trail. The acting user comes from ``acting_username`` - the one place
+that knows where it is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import getpass
+import os
+from collections.abc import Iterator
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from edc import config, errors
+from edc.clock import Clock, SystemClock
+from edc.library import Library, load_library
+from edc.protocol import Protocol, parse_protocol
+from edc.trial import permissions
+from edc.trial.permissions import Action, Blinding, Grant
+from edc.warehouse import audit, db, migrate, studies, users
+from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow
+
+USER_ENV = "EDC_USER"
+
+
+def acting_username(settings: config.Settings) -> str:
+    """Who is acting: the ``user`` setting (``--user``), else ``EDC_USER``, else the OS login."""
+    configured = getattr(settings, "user", None)
+    if isinstance(configured, str) and configured:
+        return configured
+    return os.environ.get(USER_ENV) or getpass.getuser()
+
+
+@dataclasses.dataclass(frozen=True)
+class Site:
+    id: int
+    code: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A registered study with its current protocol version, parsed."""
+
+    id: int
+    code: str
+    protocol: Protocol
+    protocol_version_id: int
+    version: str
+    sites: tuple[Site, ...]
+
+    @property
+    def blinding(self) -> Blinding:
+        randomization = self.protocol.randomization
+        return Blinding(randomization.blinding, tuple(randomization.blinded_roles))
+
+    def site(self, code: str) -> Site:
+        """:raises errors.BadInputError: naming the unknown site and the study's sites."""
+        for site in self.sites:
+            if site.code == code:
+                return site
+        raise errors.BadInputError(
+            f"{self.code} has no site {code!r}",
+            f"sites: {', '.join(s.code for s in self.sites)}",
+        )
+
+    def site_by_id(self, site_id: int) -> Site:
+        return next(site for site in self.sites if site.id == site_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who acts in this transaction, and under which role."""
+
+    username: str
+    grant: Grant
+    grants: tuple[Grant, ...]
+
+
+class Workspace:
+    """An open warehouse for one command (or a series of them)."""
+
+    def __init__(self, engine: Engine, clock: Clock, username: str) -> None:
+        self.engine = engine
+        self.maker = db.make_sessionmaker(engine)
+        self.clock = clock
+        self.username = username
+        self._library: Library | None = None
+        self._protocols: dict[int, Protocol] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls, settings: config.Settings, *, clock: Clock | None = None, user: str | None = None
+    ) -> Iterator[Workspace]:
+        """:raises errors.BadInputError: a warehouse that is missing or not migrated."""
+        engine = migrate.open_engine(settings.database_url)
+        try:
+            yield cls(engine, clock or SystemClock(), user or acting_username(settings))
+        finally:
+            engine.dispose()
+
+    def transaction(self) -> contextlib.AbstractContextManager[Session]:
+        return db.transaction(self.maker)
+
+    def study(self, session: Session, code: str) -> Study:
+        """The study and its newest protocol version.
+
+        :raises errors.BadInputError: for an unknown study.
+        """
+        row = studies.get_study(session=session, code=code)
+        versions = studies.list_protocol_versions(session=session, study_id=row.id)
+        if not versions:
+            raise errors.BadInputError(f"{code} has no registered protocol version")
+        current: ProtocolVersionRow = versions[-1]
+        protocol = self._protocols.get(current.id)
+        if protocol is None:
+            if self._library is None:
+                self._library = load_library()
+            name = f"{code} v{current.version} (registered)"
+            protocol = parse_protocol(current.source_yaml, name, self._library).protocol
+            self._protocols[current.id] = protocol
+        sites: list[SiteRow] = studies.list_sites(session=session, study_id=row.id)
+        return Study(
+            id=row.id,
+            code=row.code,
+            protocol=protocol,
+            protocol_version_id=current.id,
+            version=current.version,
+            sites=tuple(Site(s.id, s.code, s.name) for s in sites),
+        )
+
+    def grants(self, session: Session, study: Study) -> tuple[Grant, ...]:
+        """The acting user's roles in the study.
+
+        :raises errors.BadInputError: when the acting user is not an active edc user.
+        """
+        user = users.get_user(session=session, username=self.username)
+        return tuple(users.grants_of(session=session, user_id=user.id, study_id=study.id))
+
+    def act(self, session: Session, study: Study, action: Action, site: str | None) -> Actor:
+        """Check the acting user may do ``action`` at ``site``; bind them to the audit trail.
+
+        :raises permissions.PermissionDeniedError: (exit 2) naming who, what and which roles.
+        """
+        grants = self.grants(session, study)
+        grant = permissions.authorize(action, grants, user=self.username, site=site)
+        audit.bind(session, actor=self.username, role=grant.role, clock=self.clock)
+        return Actor(self.username, grant, grants)
+
+    def sees_arms(self, actor: Actor, study: Study, site: str | None = None) -> bool:
+        return permissions.may_see_arms(actor.grants, study.blinding, site)
