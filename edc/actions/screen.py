@@ -234,8 +234,12 @@ def evaluate_one(
 ) -> store.RecordToSave:
     """Screen one patient's stored data (as JSON texts) into a record to store."""
     day = dt.date.fromisoformat(as_of)
-    screening = screener.screen(patient_record(orjson.loads(t) for t in texts), day)
-    return to_record(screening, site_id, key, day, data_seen)
+    return to_record(screen_texts(screener, texts, day), site_id, key, day, data_seen)
+
+
+def screen_texts(screener: Screener, texts: Sequence[str], as_of: dt.date) -> Screening:
+    """Screen one patient's stored resources (JSON texts) as of a screening date."""
+    return screener.screen(patient_record(orjson.loads(text) for text in texts), as_of)
 
 
 def to_record(

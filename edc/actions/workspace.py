@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import getpass
 import os
 from collections.abc import Iterator
@@ -21,14 +22,17 @@ from sqlalchemy.orm import Session
 
 from edc import config, errors
 from edc.clock import Clock, SystemClock
-from edc.library import Library, load_library
+from edc.library import load_library
 from edc.protocol import Protocol, parse_protocol
 from edc.trial import permissions
+from edc.trial.eligibility import Screener
 from edc.trial.permissions import Action, Blinding, Grant
 from edc.warehouse import audit, db, migrate, studies, users
 from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow
 
 USER_ENV = "EDC_USER"
+# The instrument library is read-only data shipped with edc: read it once per process.
+_library = functools.cache(load_library)
 
 
 def acting_username(settings: config.Settings) -> str:
@@ -93,8 +97,8 @@ class Workspace:
         self.maker = db.make_sessionmaker(engine)
         self.clock = clock
         self.username = username
-        self._library: Library | None = None
         self._protocols: dict[int, Protocol] = {}
+        self._screeners: dict[int, Screener] = {}
 
     @classmethod
     @contextlib.contextmanager
@@ -123,10 +127,8 @@ class Workspace:
         current: ProtocolVersionRow = versions[-1]
         protocol = self._protocols.get(current.id)
         if protocol is None:
-            if self._library is None:
-                self._library = load_library()
             name = f"{code} v{current.version} (registered)"
-            protocol = parse_protocol(current.source_yaml, name, self._library).protocol
+            protocol = parse_protocol(current.source_yaml, name, _library()).protocol
             self._protocols[current.id] = protocol
         sites: list[SiteRow] = studies.list_sites(session=session, study_id=row.id)
         return Study(
@@ -137,6 +139,15 @@ class Workspace:
             version=current.version,
             sites=tuple(Site(s.id, s.code, s.name) for s in sites),
         )
+
+    def screener(self, study: Study) -> Screener:
+        """The study's criteria compiled once (per protocol version)."""
+        found = self._screeners.get(study.protocol_version_id)
+        if found is None:
+            found = self._screeners[study.protocol_version_id] = Screener(
+                study.protocol.eligibility
+            )
+        return found
 
     def grants(self, session: Session, study: Study) -> tuple[Grant, ...]:
         """The acting user's roles in the study.
