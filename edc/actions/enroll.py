@@ -69,6 +69,7 @@ def enroll(workspace: Workspace, request: EnrollRequest) -> EnrollResult:
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
         site = study.site(request.site)
+        enrollment.lock_site(session, site_id=site.id)
         actor = workspace.act(session, study, Action.ENROLL, site.code)
         if request.override is not None:
             if not request.override.strip():

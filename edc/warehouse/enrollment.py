@@ -1,9 +1,10 @@
 """Patients, consents and subjects: keyword-only reads and writes for consent and enrollment.
 
-Subject numbers are per site. Taking the next one locks the site's row (``SELECT ... FOR
-UPDATE`` on PostgreSQL; SQLite transactions already hold the database's write lock from their
-first statement, ``edc.warehouse.db``), and ``UNIQUE (study_id, site_id, number_in_site)`` is the
-backstop, so two coordinators enrolling at once get two numbers.
+Subject numbers are per site. An enrollment locks its site's row first (``lock_site``: ``FOR NO
+KEY UPDATE`` on PostgreSQL, taken before anything else is written so that two enrollments never
+wait on each other's locks the other way round; SQLite transactions hold the database's write
+lock from their first statement, ``edc.warehouse.db``), and ``UNIQUE (study_id, site_id,
+number_in_site)`` is the backstop, so two coordinators enrolling at once get two numbers.
 """
 
 from __future__ import annotations
@@ -123,9 +124,16 @@ def subject_of(session: Session, *, link: PatientLinkRow) -> SubjectRow | None:
     return session.get(SubjectRow, link.subject_id) if link.subject_id is not None else None
 
 
+def lock_site(session: Session, *, site_id: int) -> None:
+    """Hold the site's row until the transaction ends (enrollments at a site take turns).
+
+    ``FOR NO KEY UPDATE`` does not block the key-share locks other writers' foreign keys take.
+    """
+    session.execute(select(SiteRow.id).where(SiteRow.id == site_id).with_for_update(key_share=True))
+
+
 def next_subject_number(session: Session, *, study_id: int, site_id: int) -> int:
-    """The next number at a site, with the site's row locked until the transaction ends."""
-    session.execute(select(SiteRow.id).where(SiteRow.id == site_id).with_for_update())
+    """The next number at a site (the caller holds ``lock_site``)."""
     highest = session.scalar(
         select(func.max(SubjectRow.number_in_site)).where(
             SubjectRow.study_id == study_id, SubjectRow.site_id == site_id
