@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 
+from edc.sync import echo
 from edc.sync.incoming import date, date_time, reference_id
 from edc.sync.store import Stored
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, update_reason
@@ -36,7 +37,7 @@ NOT_A_VISIT = frozenset({"planned", "cancelled", "entered-in-error"})
 def normalize_research_subjects(work: Work, items: Sequence[Stored]) -> list[str]:
     """Enroll or update the study's subjects; returns the patients enrolled in this batch."""
     enrolled = []
-    for stored in latest_versions(items):
+    for stored in latest_versions(echo.without_our_own(work, items)):
         resource = stored.parsed.resource
         study_ref = reference_id(resource.get("study"), "ResearchStudy")
         if study_ref is None or study_ref not in work.scope.research_studies:
@@ -168,7 +169,8 @@ def _allocate(work: Work, stored: Stored, subject: SubjectRow, fields: dict[str,
 
 def normalize_consents(work: Work, items: Sequence[Stored]) -> None:
     """Record research consents of enrolled subjects (others stay raw)."""
-    candidates = [s for s in latest_versions(items) if _is_research(s.parsed.resource)]
+    fresh = echo.without_our_own(work, items)
+    candidates = [s for s in latest_versions(fresh) if _is_research(s.parsed.resource)]
     work.load_subjects(s.parsed.patient_id for s in candidates if s.parsed.patient_id)
     for stored in candidates:
         resource = stored.parsed.resource

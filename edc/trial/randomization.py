@@ -272,8 +272,8 @@ class Minimizer:
         for factor in self.design.factors:
             self._level_counts(factor.id, levels.get(factor.id, ""))[arm] += 1.0
 
-    def choose(self, levels: Mapping[str, str], draws: Draws) -> str:
-        """The arm for a new subject with factor ``levels`` (not yet recorded)."""
+    def scores(self, levels: Mapping[str, str]) -> dict[str, float]:
+        """Each arm's total imbalance if a subject with ``levels`` joined it."""
         design, weights = self.design, self.design.weights
         scores: dict[str, float] = {}
         for candidate in design.arms:
@@ -283,6 +283,12 @@ class Minimizer:
                 counts[candidate] += 1.0
                 total += imbalance(design, {arm: n / weights[arm] for arm, n in counts.items()})
             scores[candidate] = total
+        return scores
+
+    def choose(self, levels: Mapping[str, str], draws: Draws) -> str:
+        """The arm for a new subject with factor ``levels`` (not yet recorded)."""
+        design, weights = self.design, self.design.weights
+        scores = self.scores(levels)
         best = min(scores.values())
         preferred = [arm for arm in design.arms if math.isclose(scores[arm], best)]
         pool = preferred

@@ -71,10 +71,12 @@ def consent(
         "patient": {"reference": f"Patient/{patient_id}"},
         "dateTime": signed_at.isoformat(),
         "performer": [{"reference": f"Patient/{patient_id}"}],
+        # The consent form, as a version of the study's ICF document (its last path segment is
+        # the form version, which is what a sync of this Consent reads back).
         "policy": [
             {
                 "uri": f"{refs.canonical_base}/DocumentReference/"
-                f"{refs.study_code.lower()}-icf-{form_version}"
+                f"{refs.study_code.lower()}-icf/_history/{form_version}"
             }
         ],
         "provision": {

@@ -71,9 +71,12 @@ def test_consent_then_enrollment_makes_subject_01_0001(trial: SiteTrial) -> None
     # The patient's EHR data is trial source data now, audited under the person who enrolled.
     assert trial.count("screening_resource", "patient_id = 'p-ok'") == 0
     assert trial.count("raw_resource", "patient_id = 'p-ok'") == 2
-    assert trial.count(
-        "audit_event", "table_name = 'subject' AND actor = 'coord-a' AND role = 'site_staff'"
-    ) >= 1
+    assert (
+        trial.count(
+            "audit_event", "table_name = 'subject' AND actor = 'coord-a' AND role = 'site_staff'"
+        )
+        >= 1
+    )
     # The consent and the ResearchSubject wait in the outbox, as valid R4.
     with trial.database.engine.connect() as connection:
         payloads = connection.exec_driver_sql(
@@ -99,7 +102,9 @@ def test_refusal_names_each_failing_and_unknown_criterion_with_evidence(trial: S
     details = refused.value.details
     assert "IN02 (inclusion) is not met" in details
     assert "Observation/p-anemic-hb/_history/1 Hemoglobin 7.5 g/dL on 2027-02-26" in details
-    assert "IN03 (inclusion) needs the investigator's confirmation (--confirm IN03=yes|no)" in details
+    assert (
+        "IN03 (inclusion) needs the investigator's confirmation (--confirm IN03=yes|no)" in details
+    )
     assert snapshot(trial) == before
     record_consent(trial, "p-nolab")
     with pytest.raises(errors.BadInputError, match="1 criterion") as unknown:
@@ -189,7 +194,7 @@ def test_two_coordinators_enrolling_at_once_get_two_numbers(trial: SiteTrial) ->
     def worker(patient: str, user: str) -> None:
         try:
             results.append(do_enroll(trial, patient, "IN03=yes", user=user))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors_seen.append(exc)
 
     threads = [
