@@ -42,8 +42,11 @@ ON_STUDY = "on-study"
 RANDOMIZABLE = frozenset({"eligible", "pending-on-study", "on-study", "on-study-intervention"})
 
 
-def design_of(study: Study) -> rules.Design:
-    """The allocation design the protocol describes (site levels are the study's sites)."""
+def design_of(study: Study, length: int) -> rules.Design:
+    """The allocation design the protocol describes (site levels are the study's sites).
+
+    :param length: positions per stratum to expand the lists to (minimization: assignments).
+    """
     randomization = study.protocol.randomization
     factors = []
     for factor in randomization.stratify_by:
@@ -57,17 +60,18 @@ def design_of(study: Study) -> rules.Design:
         block_sizes=tuple(randomization.block_sizes),
         probability=minimization.probability if minimization else 1.0,
         imbalance=minimization.imbalance if minimization else "range",
+        length=length,
     )
 
 
 def expand(
-    design: rules.Design, seed: bytes, length: int
+    design: rules.Design, seed: bytes
 ) -> tuple[list[rules.Slot], list[tuple[float, ...]], str]:
-    """The lists (or draws) a seed gives, and their digest."""
+    """The lists (or draws) a seed gives for a design, and their digest."""
     if design.method == "minimization":
-        draws = rules.minimization_draws(seed, length)
+        draws = rules.minimization_draws(seed, design.length)
         return [], draws, rules.draws_digest(draws)
-    lists = rules.block_lists(design, seed, length)
+    lists = rules.block_lists(design, seed, design.length)
     slots = [slot for stratum in sorted(lists) for slot in lists[stratum]]
     return slots, [], rules.lists_digest(lists)
 
@@ -106,12 +110,12 @@ def open_randomization(
                     f"randomization of {study.code} is open already "
                     f"(commitment {existing.commitment})"
                 )
-            design = design_of(study)
             size = length or 2 * study.protocol.study.target_enrollment
             if size < 1:
                 raise errors.BadInputError("--length must be at least 1")
+            design = design_of(study, size)
             seed = secrets.token_bytes(rules.SEED_BYTES)
-            slots, draws, digest = expand(design, seed, size)
+            slots, draws, digest = expand(design, seed)
             commitment = rules.commitment(design, seed, digest)
             scheme = RandomizationSchemeRow(
                 study_id=study.id,
@@ -374,8 +378,7 @@ def verify(workspace: Workspace, study_code: str, seed_file: Path) -> VerifyResu
         design = rules.Design.from_json(orjson.loads(scheme.design_json))
         stored_slots = store.read_slots(session, scheme_id=scheme.id)
         stored_draws = store.read_draws(session, scheme_id=scheme.id)
-        length = max((s.sequence for s in stored_slots), default=len(stored_draws))
-        slots, draws, digest = expand(design, seed, length)
+        slots, draws, digest = expand(design, seed)
         allocations = store.history(session, study_id=study.id)
         codes = {
             s.id: s.subject_code

@@ -132,7 +132,7 @@ def screen(
     today = request.as_of or workspace.clock.now().date()
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
-        sites = _sites(workspace, session, study, request.site)
+        sites = workspace.sites_for(session, study, Action.SCREEN, request.site)
         patients = store.list_patients(
             session,
             study_id=study.id,
@@ -172,23 +172,6 @@ def screen(
 def _site_code(study: Study, outcomes: Sequence[store.RecordToSave]) -> str | None:
     codes = {study.site_by_id(r.site_id).code for r in outcomes}
     return codes.pop() if len(codes) == 1 else None
-
-
-def _sites(workspace: Workspace, session: Any, study: Study, site: str | None) -> list[Any]:
-    """The sites to screen: the one asked for, or every site the user may screen."""
-    if site is not None:
-        chosen = study.site(site)
-        workspace.act(session, study, Action.SCREEN, chosen.code)
-        return [chosen]
-    grants = workspace.grants(session, study)
-    allowed = [
-        s
-        for s in study.sites
-        if any(g.role in permissions.ALLOWED[Action.SCREEN] and g.covers(s.code) for g in grants)
-    ]
-    if not allowed:
-        permissions.authorize(Action.SCREEN, grants, user=workspace.username, site=None)
-    return allowed
 
 
 def _check_patients(

@@ -95,9 +95,7 @@ def worklist(workspace: Workspace, request: VisitsRequest) -> VisitsResult:
     today = workspace.clock.now().date()
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
-        sites = [study.site(request.site)] if request.site else list(study.sites)
-        for site in sites:
-            workspace.act(session, study, Action.VIEW_VISITS, site.code)
+        sites = workspace.sites_for(session, study, Action.VIEW_VISITS, request.site)
         subjects = store.randomized_subjects(
             session, study_id=study.id, site_ids=[s.id for s in sites]
         )

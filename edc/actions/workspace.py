@@ -167,5 +167,27 @@ class Workspace:
         audit.bind(session, actor=self.username, role=grant.role, clock=self.clock)
         return Actor(self.username, grant, grants)
 
+    def sites_for(
+        self, session: Session, study: Study, action: Action, site: str | None
+    ) -> list[Site]:
+        """The sites an action covers: the one asked for (checked), or every site where the
+        acting user may do it (binding the audit trail to them).
+
+        :raises permissions.PermissionDeniedError: when they may do it nowhere (or not there).
+        """
+        if site is not None:
+            chosen = study.site(site)
+            self.act(session, study, action, chosen.code)
+            return [chosen]
+        grants = self.grants(session, study)
+        allowed = permissions.ALLOWED[action]
+        sites = [
+            s for s in study.sites if any(g.role in allowed and g.covers(s.code) for g in grants)
+        ]
+        if not sites:
+            permissions.authorize(action, grants, user=self.username, site=None)
+        self.act(session, study, action, sites[0].code if len(sites) == 1 else None)
+        return sites
+
     def sees_arms(self, actor: Actor, study: Study, site: str | None = None) -> bool:
         return permissions.may_see_arms(actor.grants, study.blinding, site)

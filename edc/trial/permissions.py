@@ -8,8 +8,9 @@ Blinding follows the protocol's masking (``randomization.blinding`` and ``blinde
 ClinicalTrials.gov masking terms participant / investigator / outcome-assessor; when the list
 is empty, the level implies it: single-blind masks the participant, double-blind also the
 investigator, triple-blind also the outcome assessor). edc roles map onto those terms: site
-staff assess outcomes, investigators are investigators, monitors and data managers work with
-the investigators' data and share their masking. The trial statistician and administrators are
+staff are the investigator's team and collect the outcome forms (blinded when either is),
+investigators are investigators, monitors and data managers work with the investigators' data
+and share their masking. The trial statistician and administrators are
 blinded in every blinded study (ICH E9: the trial statistician stays blind until lock); only the
 unblinded statistician sees arms and allocation lists. Emergency unblinding of one subject is for
 the site's investigators.
@@ -76,7 +77,8 @@ _IMPLIED_MASKING = {
 }
 # edc role -> the masking terms it stands for.
 ROLE_MASKING = {
-    "site_staff": ("outcome-assessor",),
+    # Coordinators are the investigator's team and collect the outcome forms.
+    "site_staff": ("investigator", "outcome-assessor"),
     "investigator": ("investigator",),
     "principal_investigator": ("investigator",),
     "monitor": ("investigator",),

@@ -54,6 +54,8 @@ class Design:
     block_sizes: tuple[int, ...] = ()
     probability: float = 1.0
     imbalance: str = "range"  # "range" | "variance"
+    # Positions per stratum the lists were expanded to (minimization: assignments drawn).
+    length: int = 0
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -71,6 +73,7 @@ class Design:
             "block_sizes": list(self.block_sizes),
             "probability": self.probability,
             "imbalance": self.imbalance,
+            "length": self.length,
         }
 
     def canonical(self) -> str:
@@ -85,6 +88,7 @@ class Design:
             block_sizes=tuple(int(s) for s in data["block_sizes"]),
             probability=float(data["probability"]),
             imbalance=str(data["imbalance"]),
+            length=int(data.get("length", 0)),
         )
 
 

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 
 from edc import config
 from edc.actions import protocol, sync, users
 from edc.actions.workspace import Workspace
 from edc.clock import FixedClock
+from edc.compiler import CompiledStudy
+from edc.forms.response import build_response
 from tests.fixtures.database import Database
 
 PROTOCOL = Path(__file__).parents[1] / "data" / "protocols" / "three-arm-blinded.yaml"
@@ -116,6 +119,8 @@ class SiteTrial:
     settings: config.Settings
     export: Path
     clock: FixedClock
+    compiled: CompiledStudy
+    study: str = STUDY
 
     @contextlib.contextmanager
     def workspace(self, user: str) -> Iterator[Workspace]:
@@ -124,27 +129,69 @@ class SiteTrial:
 
     def sync(self) -> sync.SyncResult:
         return sync.sync(
-            self.settings, sync.SyncRequest(study=STUDY, source_dir=self.export), clock=self.clock
+            self.settings,
+            sync.SyncRequest(study=self.study, source_dir=self.export),
+            clock=self.clock,
         )
+
+    def add(self, kind: str, *resources: dict[str, Any]) -> None:
+        """Append resources to the hospital export (the next sync reads them)."""
+        with (self.export / f"{kind}.ndjson").open("ab") as export:
+            for resource in resources:
+                export.write(orjson.dumps(resource) + b"\n")
+
+    def frailty_form(self, patient_id: str, level: str | None, day: dt.date = SCREENING) -> None:
+        """The screening form with the stratification factor (None: left unanswered)."""
+        (questionnaire,) = [
+            q for url, q in self.compiled.questionnaires().items() if "frailty" in url
+        ]
+        answers = {} if level is None else {"frailty": level}
+        response = build_response(
+            questionnaire,
+            answers,
+            subject=f"Patient/{patient_id}",
+            authored=f"{day.isoformat()}T10:00:00+01:00",
+            response_id=f"{patient_id}-frailty",
+            status="completed" if level else "in-progress",
+        )
+        response["meta"] = {"versionId": "1", "lastUpdated": f"{day.isoformat()}T10:00:00+01:00"}
+        self.add("QuestionnaireResponse", response)
 
     @property
     def source(self) -> str:
         return str(self.export.resolve())
 
     def count(self, table: str, where: str = "1 = 1") -> int:
-        from sqlalchemy import text
+        (row,) = self.rows(f"SELECT count(*) FROM {table} WHERE {where}")
+        return int(row[0])
 
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
         with self.database.engine.connect() as connection:
-            return int(
-                connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()
-            )
+            return [tuple(row) for row in connection.execute(text(query))]
 
 
-def make_site_trial(database: Database, tmp_path: Path) -> SiteTrial:
+def make_site_trial(
+    database: Database, tmp_path: Path, *, changes: dict[str, str] | None = None
+) -> SiteTrial:
+    """The study registered (``changes``: text replacements in the protocol), data synced.
+
+    :param changes: e.g. a different randomization method, or open-label blinding.
+    """
     settings = config.Settings(data_dir=tmp_path / "data", database_url=database.url)
     clock = FixedClock(NOW)
-    protocol.register(settings, PROTOCOL, clock=clock)
-    trial = SiteTrial(database, settings, write_export(tmp_path / "hospital"), clock)
+    path = PROTOCOL
+    if changes:
+        text = PROTOCOL.read_text()
+        for old, new in changes.items():
+            if old not in text:
+                raise ValueError(f"{old!r} is not in the protocol")
+            text = text.replace(old, new)
+        path = tmp_path / "protocol.yaml"
+        path.write_text(text)
+    registered = protocol.register(settings, path, clock=clock)
+    trial = SiteTrial(
+        database, settings, write_export(tmp_path / "hospital"), clock, registered.checked.compiled
+    )
     with trial.workspace("admin") as workspace:
         users.add(workspace, "admin", "The administrator")
         users.grant(workspace, "admin", STUDY, "admin")
@@ -154,3 +201,11 @@ def make_site_trial(database: Database, tmp_path: Path) -> SiteTrial:
                 users.grant(workspace, name, STUDY, role, site)
     trial.sync()
     return trial
+
+
+MINIMIZATION = {
+    "  method: permuted-block\n  block_sizes: [4, 8]\n": (
+        "  method: minimization\n  minimization: {probability: 0.8}\n"
+    )
+}
+OPEN_LABEL = {"  blinding: double-blind\n": "  blinding: open-label\n"}
