@@ -1,11 +1,14 @@
 """Trial conduct of enrolled subjects: what happens after consent, given each subject's arm.
 
-``ConductGenerator.subject`` (and ``generate_conduct`` over many) takes an ``EnrolledSubject``
-- from ``edc generate``'s own enroller or from a real enrollment - and produces the subject's
-Consent, ResearchSubject, an Encounter per performed visit with the QuestionnaireResponses of
-the forms due there, the index Procedure and the AdverseEvents. Everything is drawn from the
-subject's own stream (seed, CONDUCT, patient number), and the patient's latent state is
-re-created from the population, so conduct agrees with the EHR record.
+Conduct comes in two phases, so that an enrolling system (edc itself) can randomize between
+them: ``screening`` - the visits before randomization (``edc.protocol.timeline``), where the
+forms that stratify are filled, known without an arm - and ``treatment`` - every later visit
+with its forms, the index Procedure and the AdverseEvents, given the arm and the randomization
+date. Each phase draws from the subject's own stream (seed, SCREENING_VISITS or CONDUCT, patient
+number), and the patient's latent state is re-created from the population, so conduct agrees
+with the EHR record whichever way it is generated. ``subject`` is both phases plus the Consent
+and ResearchSubject a site's own system would record: what ``edc generate`` writes when it
+stands in for the enrolling system (``edc.synth.enrollment``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from edc.compiler.naming import Naming
 from edc.library import Library
 from edc.library.ctcae import MEDDRA_VERSION
 from edc.protocol import forms as protocol_forms
+from edc.protocol import timeline
+from edc.protocol.model import Schedule
 from edc.synth import adverse_events, schedule, trial_records
 from edc.synth.answers import FormContext, FormFiller
 from edc.synth.enrollment import EnrolledSubject
@@ -40,6 +45,8 @@ class SubjectConduct:
     visits: list[dict[str, Any]]
     forms: list[str]  # form id of each QuestionnaireResponse, in resource order
     milestones: dict[str, dt.date]  # consent, randomization, procedure, ... dates
+    end: dt.date | None = None  # last day of follow-up (withdrawal or last visit)
+    withdrawn_on: dt.date | None = None
 
 
 def questionnaires_by_form(
@@ -96,35 +103,31 @@ class ConductGenerator:
             arm.id: " + ".join(i.name for i in arm.interventions) or arm.title
             for arm in protocol.arms
         }
-        self.scheduled = [v.id for v in protocol.schedule.visits if not v.unscheduled]
+        before = timeline.visits_before(protocol.schedule, protocol.randomization.event)
+        after = [v for v in protocol.schedule.visits if v not in before]
+        # Schedules of the two phases (events are shared; the visits are split).
+        self.before = Schedule.model_construct(
+            events=protocol.schedule.events, visits=tuple(before)
+        )
+        self.after = Schedule.model_construct(events=protocol.schedule.events, visits=tuple(after))
+        self.scheduled = [v.id for v in after if not v.unscheduled]
         self.bounds = {form_id: self.filler.bounds(form_id) for form_id in self.filler.forms}
 
     def site_study_id(self, site_id: str) -> str:
         return self.naming.resource_id("site", site_id)
 
-    def subject(
-        self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None
-    ) -> SubjectConduct:
-        """The conduct of one subject (``patient``: its population patient, if at hand).
-
-        :raises KeyError: when the subject's patient is not in the population.
-        """
+    def _patient(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None
+    ) -> PopulationPatient:
         if patient is None or patient.patient_id != enrolled.patient_id:
             patient = self.population.find(enrolled.patient_id)
-        state = patient.state
-        draw = stream(self.seed, Purpose.CONDUCT, state.number)
-        plan = schedule.plan(
-            self.protocol.schedule, enrolled, self.population.profile.conduct, draw
-        )
-        index_day = plan.index_date
-        baseline = {
-            v.visit.id
-            for v in plan.visits
-            if v.occurrence == 1 and (v.day or v.target or index_day) < index_day
-        }
-        trajectory = Trajectory(draw, state, self.scheduled, baseline)
+        return patient
+
+    def _refs(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient
+    ) -> trial_records.SubjectRefs:
         site = patient.site
-        refs = trial_records.SubjectRefs(
+        return trial_records.SubjectRefs(
             run=self.population.run,
             study_id=self.protocol.study.id,
             study_version=self.protocol.study.version,
@@ -134,6 +137,85 @@ class ConductGenerator:
             site_study_id=self.site_study_id(site.id),
             tz=self.population.timezone(site),
         )
+
+    def subject(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None
+    ) -> SubjectConduct:
+        """Both phases, preceded by the Consent and ResearchSubject the site recorded.
+
+        :raises KeyError: when the subject's patient is not in the population.
+        """
+        patient = self._patient(enrolled, patient)
+        first = self.screening(enrolled, patient)
+        rest = self.treatment(enrolled, patient)
+        refs = self._refs(enrolled, patient)
+        end = rest.end or enrolled.consent_date
+        records = [
+            trial_records.consent(refs, enrolled.consent_date, rest.withdrawn_on),
+            trial_records.research_subject(
+                refs,
+                consent_day=enrolled.consent_date,
+                end=end,
+                withdrawn=rest.withdrawn_on is not None,
+                arm=enrolled.arm_id if self.open_label else None,
+            ),
+        ]
+        return SubjectConduct(
+            enrolled,
+            records + first.resources + rest.resources,
+            first.visits + rest.visits,
+            first.forms + rest.forms,
+            rest.milestones,
+            end,
+            rest.withdrawn_on,
+        )
+
+    def screening(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None
+    ) -> SubjectConduct:
+        """The visits before randomization and their forms (no arm needed: none is used).
+
+        :raises KeyError: when the subject's patient is not in the population.
+        """
+        patient = self._patient(enrolled, patient)
+        if not self.before.visits:
+            return SubjectConduct(enrolled, [], [], [], {})
+        state = patient.state
+        draw = stream(self.seed, Purpose.SCREENING_VISITS, state.number)
+        plan = schedule.plan(self.before, enrolled, self.population.profile.conduct, draw)
+        visit_ids = [v.id for v in self.before.visits]
+        trajectory = Trajectory(draw, state, visit_ids, set(visit_ids))
+        refs = self._refs(enrolled, patient)
+        unrandomized = dataclasses.replace(enrolled, arm_id="")
+        resources: list[dict[str, Any]] = []
+        forms: list[str] = []
+        for visit in plan.visits:
+            if visit.performed and visit.day is not None:
+                made, _ = self._visit(
+                    visit, plan, refs, unrandomized, state, trajectory, draw, [], forms
+                )
+                resources += made
+        return SubjectConduct(enrolled, resources, _visit_rows(enrolled, plan), forms, {})
+
+    def treatment(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None
+    ) -> SubjectConduct:
+        """Every visit from randomization on, the index Procedure and the adverse events.
+
+        :raises KeyError: when the subject's patient is not in the population.
+        """
+        patient = self._patient(enrolled, patient)
+        state = patient.state
+        draw = stream(self.seed, Purpose.CONDUCT, state.number)
+        plan = schedule.plan(self.after, enrolled, self.population.profile.conduct, draw)
+        index_day = plan.index_date
+        baseline = {
+            v.visit.id
+            for v in plan.visits
+            if v.occurrence == 1 and (v.day or v.target or index_day) < index_day
+        }
+        trajectory = Trajectory(draw, state, self.scheduled, baseline)
+        refs = self._refs(enrolled, patient)
         end = plan.withdrawn_on or plan.last_day
         events = adverse_events.draw_events(
             draw,
@@ -147,16 +229,7 @@ class ConductGenerator:
             late_share=self.population.profile.conduct.late_sae_share,
             sentinel=enrolled.sentinel_sae,
         )
-        resources = [
-            trial_records.consent(refs, enrolled.consent_date, plan.withdrawn_on),
-            trial_records.research_subject(
-                refs,
-                consent_day=enrolled.consent_date,
-                end=end,
-                withdrawn=plan.withdrawn_on is not None,
-                arm=enrolled.arm_id if self.open_label else None,
-            ),
-        ]
+        resources: list[dict[str, Any]] = []
         forms: list[str] = []
         procedure_done = False
         for visit in plan.visits:
@@ -188,7 +261,13 @@ class ConductGenerator:
         )
         resources += [adverse_events.resource(e, n, ae_ctx) for n, e in enumerate(events, 1)]
         return SubjectConduct(
-            enrolled, resources, _visit_rows(enrolled, plan), forms, dict(plan.events)
+            enrolled,
+            resources,
+            _visit_rows(enrolled, plan),
+            forms,
+            dict(plan.events),
+            end,
+            plan.withdrawn_on,
         )
 
     def _visit(

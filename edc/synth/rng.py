@@ -37,6 +37,7 @@ class Purpose(enum.IntEnum):
     CONDUCT = 3
     DEFECTS = 4
     RANDOMIZATION = 5
+    SCREENING_VISITS = 6
 
 
 class Draw:

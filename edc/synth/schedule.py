@@ -92,6 +92,12 @@ def plan(
                 event.window.high if event.window else None,
             )
     index = index_event(schedule)
+    root = (
+        events[schedule.events[0].id] if schedule.events[0].anchor is None else subject.consent_date
+    )
+    if any(v.anchor == index and _latest(v) < 0 for v in schedule.visits) and events[index] <= root:
+        # Visits due before the index event (a baseline) need a day after consent to happen in.
+        events[index] = root + dt.timedelta(days=1)
     withdraw_from = None
     follow_ups = [v for v in schedule.visits if not v.unscheduled and _is_follow_up(v, index)]
     if follow_ups and draw.chance(conduct.withdrawal_share):
@@ -121,10 +127,16 @@ def plan(
         status, day = _timing(
             draw, conduct, target, window, _is_follow_up(visit, index), visit.anchor == index
         )
+        if day is not None and day < root:
+            day = root  # nothing is collected before consent
         visits.append(PlannedVisit(visit, 1, status, target, window, day, draw.integer(480, 990)))
     visits += _unscheduled(draw, conduct, schedule, events[index], visits, withdrawn_on)
     ordered = sorted(visits, key=lambda v: (v.day or v.target or dt.date.max, v.minute))
     return SubjectSchedule(events, index, tuple(ordered), withdrawn_on)
+
+
+def _latest(visit: Visit) -> int:
+    return visit.window.high if visit.window else visit.offset_days
 
 
 def _is_follow_up(visit: Visit, index: str) -> bool:
