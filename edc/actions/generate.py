@@ -16,7 +16,7 @@ from typing import Any
 
 import edc
 from edc import errors
-from edc.compiler import compile_protocol
+from edc.compiler import CompiledStudy, compile_protocol
 from edc.compiler.naming import Naming
 from edc.library import Library, load_library
 from edc.progress import Progress, SilentProgress
@@ -88,16 +88,60 @@ def check_options(options: GenerateOptions) -> None:
     DirectoryWriter.check(options.out)
 
 
-def generate(options: GenerateOptions, progress: Progress | None = None) -> GenerateResult:
-    """Generate the directory ``options.out``.
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A protocol loaded, compiled and read with its profile into a population and renderer."""
 
-    :raises errors.BadInputError: bad flags, an unreadable study or profile file, more sites
-        than the protocol has, an ``--out`` that exists and is not empty or cannot be written.
+    loaded: LoadedProtocol
+    compiled: CompiledStudy
+    profile: Profile
+    profile_file: str | None
+    population: Population
+    renderer: pipeline.Renderer
+    sites: int
+
+    def extension(self, totals: pipeline.Totals, options: GenerateOptions) -> dict[str, Any]:
+        """The manifest's description of this run."""
+        study = self.loaded.protocol.study
+        conduct = self.renderer.conduct
+        return {
+            "generator": layout.GENERATOR,
+            "edc_version": edc.__version__,
+            "parameters": {
+                "seed": options.seed,
+                "sites": self.sites,
+                "patients": options.patients,
+                "defect_rate": options.defect_rate,
+            },
+            "study": {
+                "id": study.id,
+                "version": study.version,
+                "canonical_base": study.canonical_base,
+                "protocol_sha256": hashlib.sha256(self.loaded.source_text.encode()).hexdigest(),
+                "compiled_sha256": self.compiled.sha256,
+            },
+            "profile": self.profile_file,
+            "namespace": self.population.run.namespace,
+            "site_studies": {
+                site.id: conduct.site_study_id(site.id) for site in self.population.sites
+            },
+            "questionnaires": sorted(conduct.filler.canonical(f) for f in conduct.filler.forms),
+            "totals": {
+                "patients": totals.patients,
+                "eligible": totals.eligible,
+                "subjects": totals.subjects,
+                "defects": totals.defects,
+            },
+        }
+
+
+def prepare(options: GenerateOptions) -> Prepared:
+    """Load, check and compile the study, read its profile, set up population and conduct.
+
+    :raises errors.BadInputError: an unreadable study or profile file, more sites than the
+        protocol has.
     :raises errors.ProblemsError: every problem of the protocol or profile, located.
     """
-    started = time.monotonic()
-    progress = progress or SilentProgress()
-    check_options(options)
     library = load_library()
     loaded = load_protocol(options.study, library)
     protocol = loaded.protocol
@@ -119,45 +163,53 @@ def generate(options: GenerateOptions, progress: Progress | None = None) -> Gene
     )
     conduct = ConductGenerator(population, compiled, library)
     renderer = pipeline.Renderer(population, conduct, options.defect_rate)
-    enroller = Enroller(protocol, profile.conduct, population.run, options.seed)
+    return Prepared(loaded, compiled, profile, profile_file, population, renderer, sites)
+
+
+class _NobodyEnrolls:
+    """The enroller of a population-only run: the enrolling system decides later."""
+
+    def consider(self, patient: object) -> None:
+        return None
+
+
+def generate(
+    options: GenerateOptions, progress: Progress | None = None, *, population_only: bool = False
+) -> GenerateResult:
+    """Generate the directory ``options.out``.
+
+    :param population_only: write the hospitals' patients and EHR records only (the first
+        stage, for an enrolling system: ``edc.synth.stages``), no trial conduct.
+    :raises errors.BadInputError: bad flags, an unreadable study or profile file, more sites
+        than the protocol has, an ``--out`` that exists and is not empty or cannot be written.
+    :raises errors.ProblemsError: every problem of the protocol or profile, located.
+    """
+    started = time.monotonic()
+    progress = progress or SilentProgress()
+    check_options(options)
+    prepared = prepare(options)
+    population = prepared.population
+    enroller: Any = (
+        _NobodyEnrolls()
+        if population_only
+        else Enroller(
+            prepared.loaded.protocol, prepared.profile.conduct, population.run, options.seed
+        )
+    )
     workers = options.workers or _default_workers(options.patients)
     with DirectoryWriter(options.out) as writer:
-        totals = pipeline.run(renderer, enroller, writer, workers=workers, progress=progress)
-        extension = {
-            "generator": layout.GENERATOR,
-            "edc_version": edc.__version__,
-            "parameters": {
-                "seed": options.seed,
-                "sites": sites,
-                "patients": options.patients,
-                "defect_rate": options.defect_rate,
-            },
-            "study": {
-                "id": study.id,
-                "version": study.version,
-                "canonical_base": study.canonical_base,
-                "protocol_sha256": hashlib.sha256(loaded.source_text.encode()).hexdigest(),
-                "compiled_sha256": compiled.sha256,
-            },
-            "profile": profile_file,
-            "namespace": population.run.namespace,
-            "site_studies": {site.id: conduct.site_study_id(site.id) for site in population.sites},
-            "questionnaires": sorted(conduct.filler.canonical(f) for f in conduct.filler.forms),
-            "totals": {
-                "patients": totals.patients,
-                "eligible": totals.eligible,
-                "subjects": totals.subjects,
-                "defects": totals.defects,
-            },
-        }
+        totals = pipeline.run(
+            prepared.renderer, enroller, writer, workers=workers, progress=progress
+        )
         manifest = writer.commit(
             transaction_time=pipeline.transaction_time(totals.latest),
             request=(
-                f"edc generate --study {options.study.name} --sites {sites} "
+                f"edc generate --study {options.study.name} --sites {prepared.sites} "
                 f"--patients {options.patients} --seed {options.seed}"
                 + (f" --defect-rate {options.defect_rate}" if options.defect_rate else "")
+                + (" (population)" if population_only else "")
             ),
-            extension=extension,
+            extension=prepared.extension(totals, options),
         )
     elapsed = time.monotonic() - started
     progress.finish(

@@ -30,7 +30,6 @@ from edc import errors
 from edc.actions.workspace import Study, Workspace
 from edc.fhirpath.evidence import Evidence
 from edc.progress import Progress, SilentProgress
-from edc.protocol.model import Eligibility
 from edc.trial import eligibility, permissions
 from edc.trial.eligibility import Screener, Screening, patient_record
 from edc.trial.permissions import Action
@@ -141,7 +140,7 @@ def screen(
         )
     _check_patients(request, patients, study)
     evaluated = unchanged = 0
-    screener = _Evaluator(study.protocol.eligibility, request.workers, len(patients))
+    screener = _Evaluator(workspace.screener(study), request.workers, len(patients))
     try:
         for batch, outcomes in screener.run(workspace, study, patients, request, today):
             evaluated += len(outcomes)
@@ -190,12 +189,7 @@ def _check_patients(
 
 # --- evaluation, in this process or in workers ------------------------------------------------
 
-_SCREENER: Screener | None = None  # a worker's own screener (compiled once per process)
-
-
-def _start_worker(eligibility: Eligibility) -> None:
-    global _SCREENER
-    _SCREENER = Screener(eligibility)
+_SCREENER: Screener | None = None  # the screener workers inherit (fork) from the parent
 
 
 Task = list[tuple[tuple[str, str], int, str, tuple[str, ...], dict[str, Any]]]
@@ -203,7 +197,7 @@ Task = list[tuple[tuple[str, str], int, str, tuple[str, ...], dict[str, Any]]]
 
 def _evaluate_task(task: Task) -> list[store.RecordToSave]:
     if _SCREENER is None:
-        raise RuntimeError("no screener: the worker was not started by _start_worker")
+        raise RuntimeError("no screener: workers are forked by _Evaluator")
     return [evaluate_one(_SCREENER, *item) for item in task]
 
 
@@ -256,15 +250,15 @@ def to_record(
 
 
 class _Evaluator:
-    def __init__(self, eligibility: Eligibility, workers: int | None, patients: int) -> None:
+    def __init__(self, screener: Screener, workers: int | None, patients: int) -> None:
+        global _SCREENER
         count = workers or (2 if patients >= PARALLEL_FROM and (os.cpu_count() or 1) >= 2 else 1)
-        self.local = Screener(eligibility) if count <= 1 else None
+        self.local = screener if count <= 1 else None
         self.pool = None
         if count > 1:
+            _SCREENER = screener  # compiled once here; the forked workers inherit it
             context = multiprocessing.get_context("fork")
-            self.pool = concurrent.futures.ProcessPoolExecutor(
-                count, mp_context=context, initializer=_start_worker, initargs=(eligibility,)
-            )
+            self.pool = concurrent.futures.ProcessPoolExecutor(count, mp_context=context)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -31,8 +31,12 @@ from edc.warehouse import audit, db, migrate, studies, users
 from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow
 
 USER_ENV = "EDC_USER"
-# The instrument library is read-only data shipped with edc: read it once per process.
+# The instrument library is read-only data shipped with edc: read it once per process. A
+# registered protocol version never changes (its Bundle's SHA-256 names it): parsed and compiled
+# once per process too, whichever warehouse or workspace asks.
 _library = functools.cache(load_library)
+_PROTOCOLS: dict[tuple[str, str], Protocol] = {}
+_SCREENERS: dict[tuple[str, str], Screener] = {}
 
 
 def acting_username(settings: config.Settings) -> str:
@@ -58,6 +62,7 @@ class Study:
     code: str
     protocol: Protocol
     protocol_version_id: int
+    protocol_sha256: str
     version: str
     sites: tuple[Site, ...]
 
@@ -97,8 +102,6 @@ class Workspace:
         self.maker = db.make_sessionmaker(engine)
         self.clock = clock
         self.username = username
-        self._protocols: dict[int, Protocol] = {}
-        self._screeners: dict[int, Screener] = {}
 
     @classmethod
     @contextlib.contextmanager
@@ -125,28 +128,30 @@ class Workspace:
         if not versions:
             raise errors.BadInputError(f"{code} has no registered protocol version")
         current: ProtocolVersionRow = versions[-1]
-        protocol = self._protocols.get(current.id)
+        key = (code, current.bundle_sha256)
+        protocol = _PROTOCOLS.get(key)
         if protocol is None:
             name = f"{code} v{current.version} (registered)"
-            protocol = parse_protocol(current.source_yaml, name, _library()).protocol
-            self._protocols[current.id] = protocol
+            protocol = _PROTOCOLS[key] = parse_protocol(
+                current.source_yaml, name, _library()
+            ).protocol
         sites: list[SiteRow] = studies.list_sites(session=session, study_id=row.id)
         return Study(
             id=row.id,
             code=row.code,
             protocol=protocol,
             protocol_version_id=current.id,
+            protocol_sha256=current.bundle_sha256,
             version=current.version,
             sites=tuple(Site(s.id, s.code, s.name) for s in sites),
         )
 
     def screener(self, study: Study) -> Screener:
-        """The study's criteria compiled once (per protocol version)."""
-        found = self._screeners.get(study.protocol_version_id)
+        """The study's criteria compiled once (per protocol version and process)."""
+        key = (study.code, study.protocol_sha256)
+        found = _SCREENERS.get(key)
         if found is None:
-            found = self._screeners[study.protocol_version_id] = Screener(
-                study.protocol.eligibility
-            )
+            found = _SCREENERS[key] = Screener(study.protocol.eligibility)
         return found
 
     def grants(self, session: Session, study: Study) -> tuple[Grant, ...]:

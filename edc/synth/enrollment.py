@@ -55,6 +55,19 @@ class Allocation:
     position: int
 
 
+def consent_intention(
+    seed: int, conduct: Conduct, patient: PopulationPatient
+) -> tuple[bool, dt.date]:
+    """Whether the patient would consent if asked, and the day they would sign.
+
+    A person's own decision, drawn from their own stream: the same whether ``edc generate``
+    or an enrolling system (edc itself, in the demo) asks.
+    """
+    draw = stream(seed, Purpose.ENROLLMENT, patient.number)
+    declines = draw.chance(conduct.decline_share)
+    return not declines, patient.state.screening_date + dt.timedelta(days=draw.integer(0, 5))
+
+
 class _SiteBlocks:
     """Permuted blocks for one site, from the site's own stream."""
 
@@ -99,10 +112,9 @@ class Enroller:
         """The patient's allocation, or None (not eligible, or declined consent)."""
         if not patient.eligible:
             return None
-        draw = stream(self._seed, Purpose.ENROLLMENT, patient.number)
-        if draw.chance(self._conduct.decline_share):
+        consents, consent = consent_intention(self._seed, self._conduct, patient)
+        if not consents:
             return None
-        consent = patient.state.screening_date + dt.timedelta(days=draw.integer(0, 5))
         site = patient.site.id
         blocks = self._sites.get(site)
         if blocks is None:

@@ -23,9 +23,9 @@ import orjson
 
 from edc.progress import Progress
 from edc.synth import defects, layout
-from edc.synth.conduct import ConductGenerator
-from edc.synth.enrollment import Allocation, Enroller
-from edc.synth.population import Population
+from edc.synth.conduct import ConductGenerator, SubjectConduct
+from edc.synth.enrollment import Allocation, Enroller, consent_intention
+from edc.synth.population import Population, PopulationPatient
 from edc.synth.rng import Purpose, stream
 from edc.synth.writer import DirectoryWriter
 
@@ -63,44 +63,13 @@ class Renderer:
             enrolled = allocation.subject
             subject_id = enrolled.subject_id
             done = self.conduct.subject(enrolled, patient)
-            draw = stream(self.population.seed, Purpose.DEFECTS, number)
-            forms = iter(done.forms)
-            for resource in done.resources:
-                defect = None
-                if resource["resourceType"] == "QuestionnaireResponse":
-                    defect = defects.inject(
-                        resource, next(forms), self.conduct.filler, draw, self.defect_rate
-                    )
-                line = _dumps(resource)
-                if defect is not None and defect.kind == defects.MALFORMED:
-                    line = defects.malformed(line[:-1]) + b"\n"
-                lines.append((resource["resourceType"], line, defect.record() if defect else None))
-            latest = max(
-                [
-                    latest,
-                    *done.milestones.values(),
-                    *(dt.date.fromisoformat(v["date"]) for v in done.visits if v["date"]),
-                ]
-            )
-            truth.append(
-                (
-                    "allocations",
-                    _dumps(
-                        {
-                            "subject": subject_id,
-                            "patient": patient.patient_id,
-                            "site": patient.site.id,
-                            "arm": enrolled.arm_id,
-                            "block": allocation.block,
-                            "block_size": allocation.block_size,
-                            "position": allocation.position,
-                            "consent_date": enrolled.consent_date.isoformat(),
-                            "milestones": {k: v.isoformat() for k, v in done.milestones.items()},
-                        }
-                    ),
-                )
-            )
+            lines += self.conduct_lines(done, number)
+            latest = max(latest, last_day(done))
+            truth.append(("allocations", allocation_truth(done, patient, allocation)))
             truth += [("visits", _dumps(row)) for row in done.visits]
+        consents, consent_day = consent_intention(
+            self.population.seed, self.population.profile.conduct, patient
+        )
         truth.insert(
             0,
             (
@@ -113,6 +82,9 @@ class Renderer:
                         "screening_date": patient.state.screening_date.isoformat(),
                         "eligible": patient.eligible,
                         "failed": list(patient.failed),
+                        # What the patient would answer if asked to consent (and when).
+                        "consents": consents,
+                        "consent_date": consent_day.isoformat(),
                         "enrolled": allocation is not None,
                         "subject": subject_id,
                     }
@@ -120,6 +92,52 @@ class Renderer:
             ),
         )
         return Rendered(lines, truth, latest.isoformat(), allocation is not None)
+
+    def conduct_lines(self, done: SubjectConduct, number: int) -> list[Line]:
+        """A subject's conduct resources as NDJSON lines, some responses damaged at random."""
+        draw = stream(self.population.seed, Purpose.DEFECTS, number)
+        forms = iter(done.forms)
+        lines: list[Line] = []
+        for resource in done.resources:
+            defect = None
+            if resource["resourceType"] == "QuestionnaireResponse":
+                defect = defects.inject(
+                    resource, next(forms), self.conduct.filler, draw, self.defect_rate
+                )
+            line = _dumps(resource)
+            if defect is not None and defect.kind == defects.MALFORMED:
+                line = defects.malformed(line[:-1]) + b"\n"
+            lines.append((resource["resourceType"], line, defect.record() if defect else None))
+        return lines
+
+
+def last_day(done: SubjectConduct) -> dt.date:
+    """The subject's last recorded day (milestones and visits)."""
+    days = [
+        *done.milestones.values(),
+        *(dt.date.fromisoformat(v["date"]) for v in done.visits if v["date"]),
+    ]
+    return max(days) if days else done.subject.consent_date
+
+
+def allocation_truth(
+    done: SubjectConduct, patient: PopulationPatient, allocation: Allocation | None
+) -> bytes:
+    """The truth/allocations line of a subject (list position when the generator allocated)."""
+    enrolled = done.subject
+    return _dumps(
+        {
+            "subject": enrolled.subject_id,
+            "patient": patient.patient_id,
+            "site": patient.site.id,
+            "arm": enrolled.arm_id,
+            "block": allocation.block if allocation else None,
+            "block_size": allocation.block_size if allocation else None,
+            "position": allocation.position if allocation else None,
+            "consent_date": enrolled.consent_date.isoformat(),
+            "milestones": {k: v.isoformat() for k, v in done.milestones.items()},
+        }
+    )
 
 
 def _dumps(value: Any) -> bytes:

@@ -25,7 +25,7 @@ from edc.warehouse.tables.randomization import (
     RandomizationSchemeRow,
     RandomizationSlotRow,
 )
-from edc.warehouse.tables.subjects import AllocationRow
+from edc.warehouse.tables.subjects import AllocationRow, SubjectRow
 
 SLOT_COLUMNS = (
     "scheme_id",
@@ -190,3 +190,13 @@ def latest_answer(
 
 def factor_levels(rows: Sequence[AllocationRow]) -> list[tuple[Mapping[str, str], str]]:
     return [(dict(row.factors or {}), row.arm) for row in rows]
+
+
+def arms_by_subject(session: Session, *, study_id: int) -> dict[str, str]:
+    """Subject code -> allocated arm (unblinded: callers check the role)."""
+    rows = session.execute(
+        select(SubjectRow.subject_code, AllocationRow.arm)
+        .join(AllocationRow, AllocationRow.subject_id == SubjectRow.id)
+        .where(SubjectRow.study_id == study_id)
+    )
+    return {str(code): str(arm) for code, arm in rows}

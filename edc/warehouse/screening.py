@@ -596,3 +596,13 @@ def read_screenings(
         )
         for r in records
     ]
+
+
+def patients(session: Session, *, study_id: int) -> list[tuple[str, str]]:
+    """(patient id, Patient JSON) of every patient with screening data."""
+    rows = session.execute(
+        select(_RESOURCE.c.patient_id, _RESOURCE.c.json_text).where(
+            _RESOURCE.c.study_id == study_id, _RESOURCE.c.resource_type == "Patient"
+        )
+    )
+    return [(str(pid), str(text)) for pid, text in rows]
