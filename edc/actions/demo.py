@@ -20,8 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from edc import config, errors
 from edc.actions import demo_site, generate, load, protocol, publish, push, randomize, screen, sync
 from edc.actions.workspace import Workspace
@@ -50,7 +48,8 @@ def example_study(name: str = DEFAULT_STUDY) -> Path:
 class DemoOptions:
     """``edc demo`` flags. ``server``: run through a FHIR server instead of the files.
 
-    :ivar viewer: the demo user the summary is shown to (arms masked unless unblinded).
+    :ivar viewer: the demo user the summary is shown to: the trial statistician, blind to
+        the arms like every blinded role, unless the unblinded statistician is asked for.
     """
 
     study: Path
@@ -58,7 +57,7 @@ class DemoOptions:
     seed: int = 2027
     defect_rate: float = 0.02
     server: ServerSpec | None = None
-    viewer: str = "demo-monitor"
+    viewer: str = "demo-statistician"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,9 +228,7 @@ def _site_path(
     hospital = generate_options.out
     prepared = generate.prepare(generate_options)
     study = prepared.loaded.protocol.study.id
-    truth = [
-        orjson.loads(line) for line in (hospital / layout.TRUTH / "patients.ndjson").open("rb")
-    ]
+    truth = list(layout.read_lines(hospital / layout.TRUTH / "patients.ndjson"))
     if options.server is None:
         ids = {p["patient"]: p["patient"] for p in truth}
     else:

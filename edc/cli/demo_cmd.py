@@ -25,6 +25,9 @@ def _headline(result: DemoResult) -> list[str]:
     problems = sum(group.count for group in result.problems)
     return [
         f"generated: {result.generated}",
+        f"synced: {'; '.join(result.stages)}",
+        *result.path_lines(),
+        f"per site as {result.viewer} (randomized per arm masked unless unblinded)",
         f"rejected (kept raw for the monitors): {result.rejected} ({problems} problems)",
         f"warehouse: {result.database}",
     ]
@@ -64,25 +67,31 @@ def demo(
     ] = False,
     port: Annotated[int, typer.Option(metavar="N", help="port for --serve")] = 8000,
 ) -> None:
-    """Run the whole path on an example study and summarize it.
+    """Run the site's path on an example study and summarize it.
 
-    Compiles an example protocol, generates a synthetic three-site trial (FHIR R4 NDJSON, with
-    a few deliberately bad responses), syncs it into the warehouse (EDC_DATABASE_URL, default a
-    SQLite file in EDC_DATA_DIR) and prints per site: patients, subjects, forms and adverse
-    events by grade, and what was rejected and why. Needs no server; with --fhir-url the same
-    data goes through that server (publish, load, sync). Running it again reuses the generated
-    files. Ends with a web login per role (new passwords on every run) for `edc serve`.
+    Generates three hospitals' patients (FHIR R4 NDJSON), syncs them into the warehouse
+    (EDC_DATABASE_URL, default a SQLite file in EDC_DATA_DIR), pre-screens them, consents and
+    enrolls the candidates who agree, opens randomization (the SHA-256 commitment is printed),
+    randomizes, lets the trial's forms and adverse events flow in (generated from edc's own
+    allocations, a few deliberately bad) and prints per site: screened, eligible, excluded,
+    consented, enrolled, randomized per arm (masked unless --user
+    demo-unblinded-statistician), forms and adverse events, and what was rejected and why.
+    Needs no server; with --fhir-url the same data goes through that server (publish, load,
+    sync, push). Running it again reuses the generated files and the warehouse. Ends with a
+    web login per role (new passwords on every run) for `edc serve`.
     """
     # Imported here: the demo pulls in every subsystem, which other commands need not load.
     from edc.actions import demo as demo_action
 
     settings = state.settings()
+    viewer = {"viewer": settings.user} if settings.user.startswith("demo-") else {}
     options = demo_action.DemoOptions(
         study=study or demo_action.example_study(),
         patients=patients,
         seed=seed,
         defect_rate=defect_rate,
         server=server.spec(settings, fhir_url, scope=SCOPE) if fhir_url else None,
+        **viewer,  # the demo's people: --user demo-unblinded-statistician sees the arms
     )
     result = demo_action.demo(settings, options, state.progress)
     state.emit(result, fmt, DEMO_VIEW)

@@ -1,100 +1,115 @@
-"""`edc demo`: the whole path on the embedded default (both databases) and through a server."""
+"""`edc demo`: the site's path on the embedded default (both databases) and through a server."""
 
 from __future__ import annotations
 
 import collections
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from edc import errors
 from edc.cli import main
-from edc.warehouse.tables import (
-    DataProblemRow,
-    FormResponseRow,
-    RawResourceRow,
-    SiteRow,
-    SubjectRow,
-)
+from edc.fhir import FhirClient
 from tests.fhir_server.fixture import FhirServer, FhirServerFactory, start_or_give_up
 from tests.fixtures.database import Database
 
 PATIENTS = 90
 
 
-def truth(data_dir: Path, name: str) -> list[dict[str, object]]:
+def demo_dir(data_dir: Path) -> Path:
     (generated,) = (data_dir / "demo").iterdir()
-    return [json.loads(line) for line in (generated / "truth" / name).read_text().splitlines()]
+    return generated
+
+
+def truth(data_dir: Path, name: str, stage: str = "hospital") -> list[dict[str, object]]:
+    text = (demo_dir(data_dir) / stage / "truth" / name).read_text()
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def run_demo(*flags: str) -> int:
     return main(["demo", "--patients", str(PATIENTS), "--seed", "7", *flags])
 
 
+def run_json(capsys: pytest.CaptureFixture[str], *flags: str) -> dict[str, Any]:
+    assert run_demo(*flags, "--format", "json") == 0
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
+
+
+def sites(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {site["site"]: site for site in report["sites"]}
+
+
 @pytest.fixture
 def env(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EDC_DATABASE_URL", database.url)
+    monkeypatch.delenv("EDC_USER", raising=False)
     return tmp_path / "data"
 
 
-def test_demo_brings_the_trial_into_the_warehouse_and_reports_it(
+def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
     env: Path, database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_demo("--defect-rate", "0.05", "--format", "json") == 0
-    report = json.loads(capsys.readouterr().out)
+    report = run_json(capsys, "--defect-rate", "0.05")
     patients = truth(env, "patients.ndjson")
-    defects = truth(env, "defects.ndjson")
-    assert defects, "the demo data should carry some deliberate defects"
-
-    enrolled = collections.Counter(p["site"] for p in patients if p["enrolled"])
-    with database.sessionmaker() as session:
+    # The population stage enrolls nobody: edc does.
+    assert not any(p["enrolled"] for p in patients)
+    with database.engine.connect() as connection:
         subjects = dict(
-            session.execute(
-                select(SiteRow.code, func.count())
-                .join(SubjectRow, SubjectRow.site_id == SiteRow.id)
-                .group_by(SiteRow.code)
+            connection.exec_driver_sql(
+                "SELECT s.code, count(*) FROM subject j JOIN site s ON s.id = j.site_id "
+                "GROUP BY s.code"
             ).all()
         )
-        forms = session.scalar(select(func.count()).select_from(FormResponseRow))
-        rejected = set(
-            session.scalars(
-                select(RawResourceRow.logical_id).join(
-                    DataProblemRow, DataProblemRow.raw_resource_id == RawResourceRow.id
-                )
-            )
+        allocations = dict(
+            connection.exec_driver_sql(
+                "SELECT s.subject_code, a.arm FROM allocation a JOIN subject s "
+                "ON s.id = a.subject_id"
+            ).all()
         )
-        unreadable = session.scalar(
-            select(func.count()).where(DataProblemRow.raw_resource_id.is_(None))
-        )
-    assert subjects == dict(enrolled)
-    assert forms and forms > 0
-    # Exactly the damaged responses are rejected; malformed lines are kept as text.
-    broken = [d for d in defects if d["kind"] != "malformed-line"]
-    assert rejected == {d["id"] for d in broken}
-    assert unreadable == len(defects) - len(broken)
-
-    assert {site["code"]: site["subjects"] for site in report["sites"]} == dict(enrolled)
-    assert report["rejected"] == len(defects)
-    assert sum(group["count"] for group in report["problems"]) >= len(defects)
-    assert all(group["example"] for group in report["problems"])
-
-    # Run again: the generated files are reused and nothing new arrives.
-    assert run_demo("--defect-rate", "0.05") == 0
-    again = capsys.readouterr().out
-    assert "generated: reused" in again
-    total = next(line for line in again.splitlines() if line.startswith("total "))
-    assert total.split()[1] == "0"  # new
+        (commitment,) = connection.exec_driver_sql(
+            "SELECT commitment FROM randomization_scheme"
+        ).one()
+    per_site = collections.Counter(p["site"] for p in patients)
+    for code, site in sites(report).items():
+        assert site["screened"] == per_site[code]  # every patient of the site was screened
+        assert site["enrolled"] == subjects.get(code, 0)
+        assert set(site["randomized"]) <= {"(blinded)"}  # the trial statistician sees no arm
+    assert report["commitment"] == commitment and report["viewer"] == "demo-statistician"
+    assert report["verified"] == len(allocations) > 0
+    assert report["site_path"]["enrolled"]
+    # The treatment was generated from the arms edc allocated.
+    conducted = truth(env, "allocations.ndjson", "conduct-2-treatment")
+    assert {row["subject"]: row["arm"] for row in conducted} == allocations
     assert main(["audit", "verify"]) == 0
 
+    # Run again: the generated files and the warehouse are reused; nothing new arrives.
+    again = run_json(capsys, "--defect-rate", "0.05")
+    assert again["generated"].startswith("reused")
+    assert sum(c["new"] for c in again["sync"]["counts"].values()) == 0
+    assert again["site_path"] is None and again["commitment"] == commitment
 
-def test_clean_data_is_accepted_whole(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_the_people_and_the_commitment_are_shown_as_a_table(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_demo("--defect-rate", "0") == 0
     out = capsys.readouterr().out
+    assert "randomization commitment (SHA-256, recorded before the first subject): " in out
+    assert "pre-screened 90 patients: " in out
     assert "rejected (kept raw for the monitors): 0 (0 problems)" in out
-    assert truth(env, "defects.ndjson") == []
+
+
+def test_the_unblinded_statistician_sees_the_arms(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = run_json(capsys, "--defect-rate", "0", "--user", "demo-unblinded-statistician")
+    arms = {arm for site in sites(report).values() for arm in site["randomized"]}
+    assert arms == {"ARM-A", "ARM-B"}
+    assert report["rejected"] == 0
 
 
 @pytest.mark.parametrize(
@@ -135,12 +150,16 @@ def test_demo_through_a_fhir_server(
 ) -> None:
     monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("EDC_DATABASE_URL", raising=False)
-    assert run_demo("--defect-rate", "0", "--fhir-url", demo_server.base_url) == 0
-    out = capsys.readouterr().out
-    enrolled = collections.Counter(
-        p["site"] for p in truth(tmp_path / "data", "patients.ndjson") if p["enrolled"]
-    )
-    for code in ("01", "02", "03"):  # the per-site table: code, name, patients, subjects, ...
-        line = next(line for line in out.splitlines() if line.startswith(f"{code} "))
-        assert f" {enrolled[code]:,} " in line
-    assert "rejected (kept raw for the monitors): 0 (0 problems)" in out
+    monkeypatch.delenv("EDC_USER", raising=False)
+    report = run_json(capsys, "--defect-rate", "0", "--fhir-url", demo_server.base_url)
+    per_site = collections.Counter(p["site"] for p in truth(tmp_path / "data", "patients.ndjson"))
+    assert {code: site["screened"] for code, site in sites(report).items()} == dict(per_site)
+    assert report["rejected"] == 0
+    # edc's own writes reached the server: one ResearchSubject per enrolled subject.
+    enrolled = sum(site["enrolled"] for site in report["sites"])
+    system = "https://edc.example.org/fhir/sid/subject/SPINE-MWA-01"
+    with FhirClient(demo_server.base_url) as fhir:
+        written = list(fhir.search("ResearchSubject", {"identifier": f"{system}|"}))
+    assert len(written) == enrolled > 0
+    assert {r["status"] for r in written} <= {"eligible", "on-study"}
+    assert all("assignedArm" not in r for r in written)  # single-blind: no arm in the EHR

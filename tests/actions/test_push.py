@@ -1,9 +1,10 @@
 """`edc push` against the real test FHIR server: down during enrollment, delivered once after.
 
 The hospital's EHR is the test server: the export is loaded into it, the study published to it,
-and the warehouse syncs from it (Bulk export for the hospital's patients, then REST). Enrollment with the server stopped succeeds locally; a push
-fails (exit 3) and keeps the writes pending; once the server is back one push delivers them, and
-no repetition - a second push, a delivery redone after a crash - makes a second resource.
+and the warehouse syncs from it (Bulk export for the hospital's patients, then REST).
+Enrollment with the server stopped succeeds locally; a push fails (exit 3) and keeps the writes
+pending; once the server is back one push delivers them, and no repetition - a second push, a
+delivery redone after a crash - makes a second resource.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def test_enrolled_while_the_server_is_down_is_delivered_once_when_it_is_back(
                 investigator="inv-a",
                 confirm=("IN03=yes",),
                 source=fresh_fhir_server.base_url,
-            ),  # fmt: skip
+            ),
         )
     assert enrolled.subject == "A1-0001"
     with pytest.raises(NetworkError) as down:
@@ -131,7 +132,7 @@ def test_randomization_updates_the_same_research_subject_and_a_sync_does_not_und
                 investigator="inv-a",
                 confirm=("IN03=yes",),
                 source=fresh_fhir_server.base_url,
-            ),  # fmt: skip
+            ),
         )
     pushed(trial, fresh_fhir_server)
     # The screening form reaches the EHR, and edc by sync; then the subject is randomized.
