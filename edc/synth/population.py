@@ -82,6 +82,7 @@ class Population:
         # Without eligibility rules the protocol's FHIRPath criteria are the truth (slow).
         self.uses_fhirpath = not profile.eligibility
         self.hospitals = {site.id: ehr.hospital(site, self.run) for site in self.sites}
+        self._screener: eligibility.Screener | None = None  # compiled on first use
 
     def patient(self, number: int) -> PopulationPatient:
         """Patient ``number`` (0-based), always the same for the same run.
@@ -141,8 +142,10 @@ class Population:
         )
 
     def _screen(self, state: latent.PatientState, patient_id: str, site: Site) -> tuple[str, ...]:
+        if self._screener is None:
+            self._screener = eligibility.Screener(self.protocol.eligibility)
         resources = ehr.record(state, self._context(patient_id, site))
-        result = eligibility.screen(
-            self.protocol.eligibility, eligibility.patient_record(resources), state.screening_date
+        result = self._screener.screen(
+            eligibility.patient_record(resources), state.screening_date, evidence=False
         )
         return tuple(result.failed())

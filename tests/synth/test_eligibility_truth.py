@@ -11,7 +11,7 @@ import collections
 import pytest
 
 from edc.synth.population import Population
-from edc.trial.eligibility import patient_record, screen
+from edc.trial.eligibility import Screener, patient_record
 from tests.synth.conftest import Study
 
 PER_CRITERION = 7
@@ -50,11 +50,10 @@ def test_fhirpath_screening_agrees_with_the_generators_truth(name, request):
     assert failing_alone >= computable - {"IN01"}
     assert sum(p.eligible for p in sample) == ELIGIBLE
     disagreements = []
+    screener = Screener(study.protocol.eligibility)
     for patient in sample:
         record = patient_record(population.record(patient))
-        result = screen(
-            study.protocol.eligibility, record, patient.state.screening_date, only_ehr=False
-        )
+        result = screener.screen(record, patient.state.screening_date, evidence=False)
         unknown = [
             r.criterion_id
             for r in result.results
