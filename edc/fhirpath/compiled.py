@@ -25,20 +25,35 @@ class CompiledExpression:
         self.text = text
         self._evaluate = expressions.compile_planned(text)
         self._evidence = EvidenceReader(text, expressions.compile_planned)
+        self._prepare = expressions.prepare
 
-    def evaluate(self, root: Mapping[str, Any], variables: Mapping[str, Any]) -> list[Any]:
+    def evaluate(
+        self,
+        root: Mapping[str, Any],
+        variables: Mapping[str, Any],
+        prepared: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
         """The expression's value with ``root`` as the root resource.
 
+        :param prepared: ``ExpressionSet.prepare(root)``, when the caller evaluates several
+            expressions on one record (computed here otherwise).
         :raises FhirPathError: when the engine fails on this input.
         """
+        env = {**variables, **(prepared if prepared is not None else self._prepare(root))}
         try:
-            return list(self._evaluate(root, dict(variables)))
+            return list(self._evaluate(root, env))
         except Exception as exc:  # fhirpathpy raises bare Exception/KeyError/TypeError
             raise FhirPathError(f"cannot evaluate {self.text!r}: {exc}") from exc
 
-    def evidence(self, root: Mapping[str, Any], variables: Mapping[str, Any]) -> list[Evidence]:
+    def evidence(
+        self,
+        root: Mapping[str, Any],
+        variables: Mapping[str, Any],
+        prepared: Mapping[str, Any] | None = None,
+    ) -> list[Evidence]:
         """The resources the expression selected in ``root``, with their values and dates."""
-        return self._evidence.read(root, variables)
+        env = {**variables, **(prepared if prepared is not None else self._prepare(root))}
+        return self._evidence.read(root, env)
 
 
 class ExpressionSet:
@@ -50,6 +65,10 @@ class ExpressionSet:
     def compile(self, text: str) -> CompiledExpression:
         """:raises ValueError: on a syntax error (protocols are checked before this)."""
         return CompiledExpression(text, self)
+
+    def prepare(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What the planned expressions read from a record, worked out once for all of them."""
+        return self.planner.prepare(record)
 
     def compile_planned(self, text: str) -> Callable[..., list[Any]]:
         """``text`` rewritten by the planner, then compiled."""

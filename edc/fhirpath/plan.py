@@ -16,6 +16,14 @@ Observation against every criterion. Two rewrites cut that down, each exact:
   memoized, keyed by the resource type and the canonical JSON of the elements it reads (for the
   coded filter above, ``code``, which thousands of patients' Observations share).
 
+* At the top of an expression (not inside an iterating function's argument),
+  ``entry.resource.ofType(T).where(<memoizable conjuncts> and <others>)`` becomes
+  ``%_edcSelN.where(<others>)``: the record's resources of type T that pass the memoizable
+  conjuncts, worked out once per record for every expression (``Planner.prepare``) in plain
+  Python over the memo tables, instead of fhirpathpy walking every entry for every criterion.
+  ``ofType`` of a resource type matches the resources of that type (FHIR resources have no
+  subtypes); the order of the entries is kept.
+
 ``toDate()`` here truncates a dateTime to its date (the date as recorded, in the resource's own
 offset): fhirpathpy 2.2.4 keeps the time, so ``effective.toDate() >= %screeningDate.toDate() -
 14 days`` was empty - "unknown" - for a fact dated exactly 14 days before.
@@ -23,7 +31,7 @@ offset): fhirpathpy 2.2.4 keeps the time, so ``effective.toDate() >= %screeningD
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -37,6 +45,7 @@ ITERATING = frozenset({"where", "select", "exists", "all", "repeat", "aggregate"
 # Functions whose value depends on something other than their input and arguments.
 IMPURE = frozenset({"today", "now", "resolve", "trace", "children", "descendants", "extension"})
 MEMO_FUNCTION = "_edcMemo"
+SELECTION = "_edcSel"
 _MEMO_LIMIT = 100_000  # entries per memoized conjunct before its cache is cleared
 _SCOPE_VARIABLES = (P.ThisInvocationContext, P.IndexInvocationContext, P.TotalInvocationContext)
 
@@ -67,6 +76,8 @@ class Planner:
         self._index: dict[str, int] = {}
         self._memos: list[tuple[Callable[..., list[Any]], tuple[str, ...]]] = []
         self._caches: list[dict[tuple[str, bytes], list[Any]]] = []
+        # Selections: (resource type, memoized conjuncts) -> variable name.
+        self._selections: dict[tuple[str, tuple[int, ...]], str] = {}
 
     def invocations(self) -> dict[str, Any]:
         """The user invocation table the rewritten expressions need (fhirpathpy options)."""
@@ -79,20 +90,50 @@ class Planner:
         """``text`` with its filters split and memoized (the same result on every input)."""
         return _Rewriter(self, text).render(tree.parse(text))
 
-    def memo_call(self, conjunct: str, names: tuple[str, ...]) -> str:
-        """The call that stands for a memoized conjunct (compiled on first sight)."""
+    def memo_index(self, conjunct: str, names: tuple[str, ...]) -> int:
+        """The memo table of a conjunct (compiled on first sight)."""
         index = self._index.get(conjunct)
         if index is None:
             index = len(self._memos)
             self._index[conjunct] = index
             self._memos.append((self._compile(conjunct), names))
             self._caches.append({})
-        return f"{MEMO_FUNCTION}({index})"
+        return index
+
+    def memo_call(self, conjunct: str, names: tuple[str, ...]) -> str:
+        """The call that stands for a memoized conjunct."""
+        return f"{MEMO_FUNCTION}({self.memo_index(conjunct, names)})"
+
+    def selection(self, resource_type: str, memos: tuple[int, ...]) -> str:
+        """The variable holding the record's resources of a type that pass these conjuncts."""
+        key = (resource_type, memos)
+        name = self._selections.get(key)
+        if name is None:
+            name = self._selections[key] = f"{SELECTION}{len(self._selections)}"
+        return name
+
+    def prepare(self, record: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """The selection variables of one record (pass them with the expression's own)."""
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for entry in record.get("entry") or ():
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, dict):
+                by_type.setdefault(str(resource.get("resourceType")), []).append(resource)
+        prepared = {}
+        for (resource_type, memos), name in self._selections.items():
+            prepared[name] = [
+                resource
+                for resource in by_type.get(resource_type, ())
+                if all(self._value(index, resource) == [True] for index in memos)
+            ]
+        return prepared
 
     def _memo(self, items: list[Any], index: int) -> list[Any]:
         if len(items) != 1 or not isinstance(items[0], dict):
             raise Exception("a memoized filter runs on one resource at a time")
-        resource: dict[str, Any] = items[0]
+        return self._value(index, items[0])
+
+    def _value(self, index: int, resource: dict[str, Any]) -> list[Any]:
         compiled, names = self._memos[index]
         selected = {
             key: value
@@ -125,16 +166,22 @@ class _Rewriter:
         self.planner = planner
         self.text = text
 
-    def render(self, node: Any) -> str:
+    def render(self, node: Any, top: bool = True) -> str:
+        """The node's text rewritten; ``top``: not inside an iterating function's argument."""
         if isinstance(node, P.InvocationExpressionContext):
             invocation = tree.invocation(node)
-            parameters = tree.params(invocation) if tree.function_name(invocation) else []
-            if (
-                tree.function_name(invocation) == "where"
-                and len(parameters) == 1
-                and _after_of_type(tree.left(node))
-            ):
-                return f"{self.render(tree.left(node))}.{self._split(parameters[0])}"
+            name = tree.function_name(invocation)
+            parameters = tree.params(invocation) if name else []
+            if name == "where" and len(parameters) == 1 and _after_of_type(tree.left(node)):
+                selected = self._selection(tree.left(node), parameters[0]) if top else None
+                if selected is not None:
+                    return selected
+                return f"{self.render(tree.left(node), top)}.{self._split(parameters[0])}"
+            if name in ITERATING:
+                # The receiver stays in this scope; the arguments run per item.
+                receiver = self.render(tree.left(node), top)
+                inner = self._raw_call(invocation, parameters)
+                return f"{receiver}.{inner}"
         start, stop = tree.span(node)
         position, pieces = start, []
         for child in tree.children(node):
@@ -142,7 +189,8 @@ class _Rewriter:
             if child_start > child_stop:  # an empty node (e.g. a missing optional part)
                 continue
             pieces.append(self.text[position:child_start])
-            pieces.append(self.render(child) if tree.children(child) else self._raw(child))
+            inside = top and not _iterating_term(child)
+            pieces.append(self.render(child, inside) if tree.children(child) else self._raw(child))
             position = child_stop + 1
         pieces.append(self.text[position : stop + 1])
         return "".join(pieces)
@@ -150,19 +198,61 @@ class _Rewriter:
     def _raw(self, node: Any) -> str:
         return tree.text_of(self.text, node)
 
+    def _raw_call(self, invocation: Any, parameters: list[Any]) -> str:
+        """``name(arg, ...)`` with the arguments rewritten as inner scopes."""
+        name = tree.function_name(invocation)
+        arguments = ", ".join(self.render(p, False) for p in parameters)
+        return f"{name}({arguments})"
+
+    def _selection(self, receiver: Any, criterion: Any) -> str | None:
+        """``%_edcSelN.where(rest)`` for ``entry.resource.ofType(T).where(criterion)``."""
+        resource_type = _record_of_type(receiver)
+        if resource_type is None or any(
+            isinstance(n, P.IndexInvocationContext) for n in tree.walk(criterion)
+        ):
+            return None
+        memos, rest = [], []
+        for conjunct in _conjuncts(criterion):
+            names = _own_elements(conjunct)
+            if names is None:
+                rest.append(f"where({self.render(conjunct, False)})")
+            else:
+                memos.append(self.planner.memo_index(self._raw(conjunct), tuple(sorted(names))))
+        if not memos:
+            return None
+        variable = self.planner.selection(resource_type, tuple(sorted(set(memos))))
+        return ".".join([f"%{variable}", *rest])
+
     def _split(self, criterion: Any) -> str:
         conjuncts = _conjuncts(criterion)
         if any(isinstance(n, P.IndexInvocationContext) for n in tree.walk(criterion)):
-            return f"where({self.render(criterion)})"
+            return f"where({self.render(criterion, False)})"
         filters = []
         for conjunct in conjuncts:
             names = _own_elements(conjunct)
             if names is None:
-                filters.append(f"where({self.render(conjunct)})")
+                filters.append(f"where({self.render(conjunct, False)})")
             else:
                 call = self.planner.memo_call(self._raw(conjunct), tuple(sorted(names)))
                 filters.append(f"where({call})")
         return ".".join(filters)
+
+
+def _iterating_term(node: Any) -> bool:
+    """A function term of the implicit $this that iterates (``exists(...)`` with no receiver)."""
+    return isinstance(node, P.FunctionInvocationContext) and (tree.function_name(node) in ITERATING)
+
+
+def _record_of_type(receiver: Any) -> str | None:
+    """T, when ``receiver`` is exactly ``entry.resource.ofType(T)`` (from the record's root)."""
+    chain = tree.unroll(receiver)
+    if chain is None or chain.root_name != "entry" or len(chain.links) != 2:
+        return None
+    resource, of_type = chain.links
+    if tree.member_name(resource) != "resource" or tree.function_name(of_type) != "ofType":
+        return None
+    arguments = tree.params(of_type)
+    return str(arguments[0].getText()).strip("`") if len(arguments) == 1 else None
 
 
 def _after_of_type(receiver: Any) -> bool:

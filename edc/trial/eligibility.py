@@ -134,7 +134,7 @@ class Screener:
 
     def __init__(self, eligibility: Eligibility) -> None:
         self.eligibility = eligibility
-        expressions = ExpressionSet()
+        expressions = self._expressions = ExpressionSet()
         self._criteria = [
             (
                 criterion,
@@ -159,9 +159,10 @@ class Screener:
             (e["resource"] for e in entries if e["resource"].get("resourceType") == "Patient"), {}
         )
         variables = {"patient": patient, "screeningDate": screening_date.isoformat()}
+        prepared = self._expressions.prepare(record)
         return Screening(
             tuple(
-                _evaluate(criterion, exclusion, compiled, record, variables, evidence)
+                _evaluate(criterion, exclusion, compiled, record, variables, prepared, evidence)
                 for criterion, exclusion, compiled in self._criteria
             )
         )
@@ -194,6 +195,7 @@ def _evaluate(
     compiled: CompiledExpression | None,
     record: Mapping[str, Any],
     variables: Mapping[str, Any],
+    prepared: Mapping[str, Any],
     with_evidence: bool,
 ) -> CriterionResult:
     investigator = criterion.assessment == "investigator"
@@ -205,12 +207,12 @@ def _evaluate(
     result: Result
     evidence: tuple[Evidence, ...] = ()
     try:
-        value = compiled.evaluate(record, variables)
+        value = compiled.evaluate(record, variables, prepared)
     except fhirpath.FhirPathError as exc:
         result, reason = "unknown", str(exc)
     else:
         result, reason = _read(value)
-        evidence = tuple(compiled.evidence(record, variables)) if with_evidence else ()
+        evidence = tuple(compiled.evidence(record, variables, prepared)) if with_evidence else ()
     if investigator:
         return CriterionResult(
             criterion.id,

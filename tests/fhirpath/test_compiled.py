@@ -72,29 +72,40 @@ def test_planned_evaluation_equals_plain_evaluation(
     assert compared == 100 * len(texts)
 
 
-def test_where_with_and_is_split_and_coded_filters_memoized() -> None:
+def test_coded_filters_become_selections_worked_out_once_per_record() -> None:
     expressions = ExpressionSet()
+    planner = expressions.planner
+    coded = "code.coding.exists(system = 'http://loinc.org' and code = '777-3')"
     text = (
-        "entry.resource.ofType(Observation).where(code.coding.exists(system = 'http://loinc.org' "
-        "and code = '777-3') and effective.toDate() >= %screeningDate.toDate() - 30 days)"
-        ".value.value"
+        f"entry.resource.ofType(Observation).where({coded} and effective.toDate() >= "
+        "%screeningDate.toDate() - 30 days).value.value"
     )
-    rewritten = expressions.planner.rewrite(text)
-    assert rewritten == (
-        "entry.resource.ofType(Observation).where(_edcMemo(0))"
-        ".where(effective.toDate() >= %screeningDate.toDate() - 30 days).value.value"
+    assert planner.rewrite(text) == (
+        "%_edcSel0.where(effective.toDate() >= %screeningDate.toDate() - 30 days).value.value"
     )
-    # $index depends on the collection filtered: not split. A %variable: not memoized.
+    # The same filter in another expression (here inside iif, still the record's scope) is
+    # the same selection.
+    assert planner.rewrite(
+        f"iif(entry.resource.ofType(Observation).where({coded}).exists(), 1, 0)"
+    ) == ("iif(%_edcSel0.exists(), 1, 0)")
+    # Deeper than the record's scope, a filter on the item's own elements is memoized in place.
+    nested = f"entry.select(resource.ofType(Observation).where({coded} and status = 'final'))"
+    assert planner.rewrite(nested) == (
+        "entry.select(resource.ofType(Observation).where(_edcMemo(0)).where(_edcMemo(1)))"
+    )
+    # $index depends on the collection filtered: untouched. A %variable: not memoizable.
     indexed = "entry.resource.ofType(Observation).where(status = 'final' and $index < 2)"
-    assert expressions.planner.rewrite(indexed) == indexed
+    assert planner.rewrite(indexed) == indexed
     variable = "entry.resource.ofType(Observation).where(subject.reference = %who)"
-    assert expressions.planner.rewrite(variable) == variable
-    # The same conjunct in another expression shares its memo.
-    again = expressions.planner.rewrite(
-        "entry.resource.ofType(Observation).where(code.coding.exists(system = "
-        "'http://loinc.org' and code = '777-3')).exists()"
+    assert planner.rewrite(variable) == variable
+    record = bundle(
+        observation("a", "777-3", 100, "2027-01-20T08:00:00Z"),
+        observation("b", "718-7", 12, "2027-01-20T08:00:00Z"),
+        observation("c", "777-3", 60, "2026-06-01T08:00:00Z"),
     )
-    assert again == "entry.resource.ofType(Observation).where(_edcMemo(0)).exists()"
+    prepared = planner.prepare(record)
+    assert [r["id"] for r in prepared["_edcSel0"]] == ["a", "c"]  # entry order kept
+    assert expressions.compile(text).evaluate(record, variables(record)) == [100]
 
 
 @pytest.mark.parametrize(("days", "expected"), [(13, [True]), (14, [True]), (15, [])])
