@@ -422,16 +422,14 @@ def site_numbers(
 _AGE = re.compile(r"^(\d+)([dw])$")
 
 
-def parse_age(text: str) -> dt.timedelta:
+def parse_age(text: str, *, flag: str = "--purge-older-than") -> dt.timedelta:
     """``90d`` or ``12w``.
 
-    :raises errors.BadInputError: for anything else.
+    :raises errors.BadInputError: for anything else, naming ``flag``.
     """
     match = _AGE.match(text.strip())
     if not match:
-        raise errors.BadInputError(
-            f"--purge-older-than {text!r}: expected days or weeks", "e.g. 90d or 12w"
-        )
+        raise errors.BadInputError(f"{flag} {text!r}: expected days or weeks", "e.g. 90d or 12w")
     days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
     return dt.timedelta(days=days)
 

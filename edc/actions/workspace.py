@@ -4,8 +4,8 @@
 demo makes); ``workspace.study(session, code)`` reads a registered study and parses its current
 protocol version (cached); ``workspace.act(session, study, action, site)`` checks that the
 acting user may do the action there (``edc.trial.permissions``) and binds that person and role
-to the session's audit trail. The acting user comes from ``acting_username`` - the one place
-that knows where it is set.
+to the session's audit trail. The acting user is the ``user`` setting (``--user``,
+``EDC_USER``, default the login name).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import getpass
-import os
 from collections.abc import Iterator
 
 from sqlalchemy import Engine
@@ -30,7 +28,6 @@ from edc.trial.permissions import Action, Blinding, Grant
 from edc.warehouse import audit, db, migrate, studies, users
 from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow
 
-USER_ENV = "EDC_USER"
 # The instrument library is read-only data shipped with edc: read it once per process. A
 # registered protocol version never changes (its Bundle's SHA-256 names it): parsed and compiled
 # once per process too, whichever warehouse or workspace asks.
@@ -40,11 +37,8 @@ _SCREENERS: dict[tuple[str, str], Screener] = {}
 
 
 def acting_username(settings: config.Settings) -> str:
-    """Who is acting: the ``user`` setting (``--user``), else ``EDC_USER``, else the OS login."""
-    configured = getattr(settings, "user", None)
-    if isinstance(configured, str) and configured:
-        return configured
-    return os.environ.get(USER_ENV) or getpass.getuser()
+    """Who is acting: the ``user`` setting (``--user``, ``EDC_USER``, default the OS login)."""
+    return settings.user
 
 
 @dataclasses.dataclass(frozen=True)

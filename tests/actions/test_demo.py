@@ -85,6 +85,7 @@ def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
     conducted = truth(env, "allocations.ndjson", "conduct-2-treatment")
     assert {row["subject"]: row["arm"] for row in conducted} == allocations
     assert main(["audit", "verify"]) == 0
+    capsys.readouterr()
 
     # Run again: the generated files and the warehouse are reused; nothing new arrives.
     again = run_json(capsys, "--defect-rate", "0.05")
