@@ -33,6 +33,8 @@ from edc.warehouse import db, leases, migrate, studies
 log = logging.getLogger("edc.jobs")
 
 SYNC_TARGET = "edc.actions.scheduler:scheduled_sync"
+# A push of a study's outbox to a FHIR server (edc.actions.push).
+PUSH_TARGET = "edc.actions.scheduler:scheduled_push"
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Shorter intervals are for tests; a real sync interval is minutes.
@@ -156,14 +158,59 @@ def run(settings: config.Settings, *, duration: float | None = None) -> None:
         engine.dispose()
 
 
+def add_push(settings: config.Settings, study: str, server: ServerSpec, every: dt.timedelta) -> str:
+    """Store a job that pushes a study's outbox to ``server`` every ``every``; returns its id.
+
+    The job acts as the scheduler's user (``--user``/``EDC_USER`` of ``edc scheduler run``),
+    who needs a role that may push (e.g. data_manager).
+
+    :raises errors.BadInputError: an unusable server or an unknown study.
+    """
+    server.check()
+    engine = migrate.open_engine(settings.database_url)
+    try:
+        with db.transaction(db.make_sessionmaker(engine)) as session:
+            studies.get_study(session=session, code=study)
+        job_id = f"push-{study}-{hashlib.sha256(server.url.encode()).hexdigest()[:8]}"
+        arguments = {"study": study, **_server_arguments(server)}
+        with _managing(engine) as scheduler:
+            jobs.add_job(scheduler, job_id, every, PUSH_TARGET, arguments)
+        return job_id
+    finally:
+        engine.dispose()
+
+
+def scheduled_push(**arguments: Any) -> None:
+    """What a stored push job runs (in a scheduler process, with its settings)."""
+    from edc.actions import push
+    from edc.actions.workspace import Workspace
+
+    settings = config.load_settings()
+    with Workspace.open(settings) as workspace:
+        result = push.push(workspace, arguments["study"], _server(arguments))
+    log.info("Pushed %s: %d delivered, %d pending", result.study, len(result.delivered),
+             result.pending)  # fmt: skip
+
+
+def _server(arguments: dict[str, Any]) -> ServerSpec:
+    smart = arguments.get("smart")
+    spec = SmartSpec(**{**smart, "key_file": Path(smart["key_file"])}) if smart else None
+    return ServerSpec(arguments["fhir_url"], spec, max_attempts=arguments["max_attempts"])
+
+
+def _server_arguments(server: ServerSpec) -> dict[str, Any]:
+    smart = server.smart
+    return {
+        "fhir_url": server.url,
+        "max_attempts": server.max_attempts,
+        "smart": {**dataclasses.asdict(smart), "key_file": str(smart.key_file)} if smart else None,
+    }
+
+
 def scheduled_sync(**arguments: Any) -> None:
     """What a stored sync job runs (in a scheduler process, with its settings)."""
     settings = config.load_settings()
-    smart = arguments.get("smart")
-    server = None
-    if arguments.get("fhir_url"):
-        spec = SmartSpec(**{**smart, "key_file": Path(smart["key_file"])}) if smart else None
-        server = ServerSpec(arguments["fhir_url"], spec, max_attempts=arguments["max_attempts"])
+    server = _server(arguments) if arguments.get("fhir_url") else None
     request = sync.SyncRequest(
         study=arguments["study"],
         source_dir=Path(arguments["source_dir"]) if arguments.get("source_dir") else None,
@@ -187,13 +234,15 @@ def every_text(every: dt.timedelta) -> str:
 
 def _arguments(request: sync.SyncRequest) -> dict[str, Any]:
     server = request.server
-    smart = server.smart if server else None
+    where = (
+        _server_arguments(server)
+        if server
+        else {"fhir_url": None, "max_attempts": 5, "smart": None}
+    )
     return {
         "study": request.study,
         "source_dir": str(request.source_dir.resolve()) if request.source_dir else None,
-        "fhir_url": server.url if server else None,
-        "max_attempts": server.max_attempts if server else 5,
-        "smart": {**dataclasses.asdict(smart), "key_file": str(smart.key_file)} if smart else None,
+        **where,
         "bulk": request.bulk,
         "group": request.group,
         "types": list(request.types),

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from edc import errors
-from edc.actions import consent, enroll, publish, push, randomize, screen, sync
+from edc.actions import consent, enroll, publish, push, randomize, scheduler, screen, sync
 from edc.fhir import FhirClient, NetworkError
 from edc.fhir.target import ServerSpec
 from tests.actions.sitetrial import PROTOCOL, SCREENING, STUDY, SiteTrial, make_site_trial
@@ -154,3 +154,27 @@ def test_randomization_updates_the_same_research_subject_and_a_sync_does_not_und
     assert [d.outcome for d in pushed(trial, fresh_fhir_server).delivered] == ["updated"]
     (subject,) = research_subjects(fresh_fhir_server, "A1-0001")
     assert subject["status"] == "on-study" and "assignedArm" not in subject
+
+
+def test_a_scheduled_push_delivers_the_outbox(
+    trial: SiteTrial, fresh_fhir_server: FhirServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with trial.workspace("coord-a") as workspace:
+        consent.record(
+            workspace,
+            consent.ConsentRequest(
+                study=STUDY, patient="p-ok", signed=dt.date(2027, 3, 1), form_version="2.1",
+                obtained_by="Dr. Alpha", source=fresh_fhir_server.base_url,
+            ),
+        )  # fmt: skip
+    spec = ServerSpec(fresh_fhir_server.base_url)
+    job = scheduler.add_push(trial.settings, STUDY, spec, scheduler.parse_every("200ms"))
+    assert job.startswith("push-OTHER-01-")
+    # The scheduler process acts as its own user: the data manager here.
+    monkeypatch.setenv("EDC_DATABASE_URL", trial.settings.database_url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(trial.settings.data_dir))
+    monkeypatch.setenv("EDC_USER", "dm")
+    scheduler.run(trial.settings, duration=3)
+    assert trial.count("outbox_message", "status = 'sent'") == 1
+    with FhirClient(fresh_fhir_server.base_url) as fhir:
+        assert len(list(fhir.search("Consent", {"patient": "p-ok"}))) == 1
