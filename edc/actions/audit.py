@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import Connection, Engine, select
 
 from edc import config, errors
+from edc.actions import blinding
 from edc.warehouse import chain, db, migrate
 from edc.warehouse.base import Base, table_of
 from edc.warehouse.tables.audit import AuditEventRow
@@ -83,9 +84,12 @@ def history(settings: config.Settings, record: str) -> list[HistoryEntry]:
                 raise errors.BadInputError(
                     f"--record {record!r}: no such record, and no audit rows for it"
                 )
-            return entries
+            study = blinding.study_of_record(connection, table_name, record_id)
     finally:
         engine.dispose()
+    if table_name in blinding.blinded_columns() and not blinding.sees_arms(settings, study):
+        entries = blinding.mask(entries, lambda _: table_name, lambda e: e.field)
+    return entries
 
 
 def open_warehouse(settings: config.Settings) -> Engine:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, or_, select
 
 from edc import config, errors
+from edc.actions import blinding
 from edc.actions.audit import open_warehouse
 from edc.warehouse import db
 from edc.warehouse.base import table_of
@@ -86,7 +87,7 @@ def casebook(
             entries = _audit_rows(connection, records, since)
     finally:
         engine.dispose()
-    return [
+    shown = [
         CasebookEntry(
             seq=row["seq"],
             at=row["at"],
@@ -106,6 +107,9 @@ def casebook(
         )
         for row in entries
     ]
+    if blinding.sees_arms(settings, study_code):
+        return shown
+    return blinding.mask(shown, lambda e: e.record.split(":", 1)[0], lambda e: e.field)
 
 
 def parse_since(text: str) -> dt.datetime:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from edc import errors
-from edc.actions import consent, enroll, randomize, screen, unblind, visits
+from edc.actions import audit, casebook, consent, enroll, randomize, screen, unblind, visits
 from tests.actions.sitetrial import (
     MINIMIZATION,
     OPEN_LABEL,
@@ -280,3 +280,24 @@ def test_the_plan_moves_when_the_anchor_happens(trial: SiteTrial, tmp_path: Path
         "AND action = 'update'"
     )
     assert reason == ("an anchor event took place",)
+
+
+def test_the_audit_trail_shows_arms_only_to_who_may_see_them(
+    trial: SiteTrial, tmp_path: Path
+) -> None:
+    opened(trial, tmp_path)
+    subject = enrolled(trial, "p-ok")
+    randomized(trial, subject)
+    (allocation_id,) = trial.rows("SELECT id FROM allocation")
+
+    def arm_seen(user: str) -> str:
+        settings = trial.settings.model_copy(update={"user": user})
+        (insert,) = audit.history(settings, f"allocation:{allocation_id[0]}")
+        from_record = orjson.loads(insert.new_value or "{}")["arm"]
+        book = casebook.casebook(settings, subject, study=STUDY)
+        (in_book,) = [e for e in book if e.record.startswith("allocation:")]
+        assert orjson.loads(in_book.new_value or "{}")["arm"] == from_record
+        return str(from_record)
+
+    assert arm_seen("monitor") == arm_seen("coord-a") == "(blinded)"  # double-blind
+    assert arm_seen("unblinded").startswith("ARM-")
