@@ -28,7 +28,7 @@ from edc.synth.enrollment import EnrolledSubject
 from edc.trial.eligibility import criteria
 from edc.trial.permissions import Action
 from edc.warehouse import randomization as randomization_store
-from edc.warehouse import screening as screening_store
+from edc.warehouse import screening_log
 
 ADMIN = "demo-admin"
 UNBLINDED = "demo-unblinded-statistician"
@@ -275,7 +275,7 @@ def warehouse_ids(settings: config.Settings, study_code: str, namespace: str) ->
     found = {}
     with Workspace.open(settings) as workspace, workspace.transaction() as session:
         study = workspace.study(session, study_code)
-        for patient_id, text in screening_store.patients(session, study_id=study.id):
+        for patient_id, text in screening_log.patients(session, study_id=study.id):
             for identifier in orjson.loads(text).get("identifier") or ():
                 value = str(identifier.get("value", ""))
                 if value.startswith(prefix):

@@ -34,7 +34,7 @@ from edc.trial import eligibility, permissions
 from edc.trial.eligibility import Screener, Screening, patient_record
 from edc.trial.permissions import Action
 from edc.warehouse import screening as store
-from edc.warehouse import site_progress
+from edc.warehouse import screening_log, site_progress
 from edc.warehouse.batch import BatchWriter
 
 CHUNK = 250  # patients per evaluation task
@@ -328,7 +328,7 @@ class _Evaluator:
 def _lines(
     session: Any, study: Study, sites: Sequence[Any], request: ScreenRequest
 ) -> list[PatientLine]:
-    stored = store.read_screenings(
+    stored = screening_log.read_screenings(
         session,
         study_id=study.id,
         site_ids=[site.id for site in sites],
@@ -379,7 +379,9 @@ def site_numbers(
     session: Any, study: Study, sites: Sequence[Any], *, visible: bool
 ) -> list[SiteNumbers]:
     """The CONSORT numbers of each site."""
-    records = store.read_screenings(session, study_id=study.id, site_ids=[s.id for s in sites])
+    records = screening_log.read_screenings(
+        session, study_id=study.id, site_ids=[s.id for s in sites]
+    )
     outcomes: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     excluded: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for record in records:
@@ -387,7 +389,7 @@ def site_numbers(
         for criterion_id, exclusion, result, _, _, _ in record.results:
             if eligibility.passes(result, exclusion) is False:
                 excluded[record.site_id][criterion_id] += 1
-    for tally in store.tallies(session, study_id=study.id):
+    for tally in screening_log.tallies(session, study_id=study.id):
         outcomes[tally.site_id].update(
             eligible=tally.eligible, ineligible=tally.ineligible, undetermined=tally.undetermined
         )
@@ -438,7 +440,7 @@ def parse_age(text: str, *, flag: str = "--purge-older-than") -> dt.timedelta:
 class PurgeResult:
     study: str
     before: dt.datetime
-    purged: store.Purged
+    purged: screening_log.Purged
 
 
 def purge(
@@ -457,7 +459,7 @@ def purge(
         sites = [study.site(site)] if site else list(study.sites)
         for chosen in sites:
             workspace.act(session, study, Action.PURGE_SCREENING, chosen.code)
-        purged = store.purge(
+        purged = screening_log.purge(
             session,
             study_id=study.id,
             site_ids=[s.id for s in sites],

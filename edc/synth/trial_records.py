@@ -17,6 +17,7 @@ from typing import Any
 
 from edc.synth import clinical, ids
 from edc.synth.tumours import LOCAL
+from edc.trial.writeback import research_consent_codes, research_purpose
 
 WORKFLOW = "http://hl7.org/fhir/StructureDefinition"
 RESEARCH_STUDY_EXT = f"{WORKFLOW}/workflow-researchStudy"
@@ -67,26 +68,7 @@ def consent(refs: SubjectRefs, day: dt.date, withdrawn_on: dt.date | None) -> di
             }
         ],
         "status": "inactive" if withdrawn_on else "active",
-        "scope": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}
-            ]
-        },
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/consentcategorycodes",
-                        "code": "research",
-                    }
-                ]
-            },
-            {
-                "coding": [
-                    {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
-                ]
-            },
-        ],
+        **research_consent_codes(),
         "patient": refs.patient,
         "dateTime": signed,
         "performer": [refs.patient],
@@ -100,13 +82,7 @@ def consent(refs: SubjectRefs, day: dt.date, withdrawn_on: dt.date | None) -> di
         "provision": {
             "type": "permit",
             "period": period,
-            "purpose": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-                    "code": "HRESCH",
-                    "display": "healthcare research",
-                }
-            ],
+            "purpose": [research_purpose()],
         },
     }
 

@@ -34,20 +34,9 @@ class StudyRefs:
         return self.system(f"subject/{self.study_code}")
 
 
-def consent_identifier(refs: StudyRefs, patient_id: str, form_version: str) -> tuple[str, str]:
-    return refs.system(
-        "consent"
-    ), f"{refs.study_code}.{refs.site_code}.{patient_id}.ICF-v{form_version}"
-
-
-def consent(
-    refs: StudyRefs, *, patient_id: str, signed_at: dt.datetime, form_version: str
-) -> dict[str, Any]:
-    system, value = consent_identifier(refs, patient_id, form_version)
+def research_consent_codes() -> dict[str, Any]:
+    """``scope`` and ``category`` of a research Consent (mapping guide 7.3); a fresh copy."""
     return {
-        "resourceType": "Consent",
-        "identifier": [{"system": system, "value": value}],
-        "status": "active",
         "scope": {
             "coding": [
                 {"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}
@@ -68,6 +57,33 @@ def consent(
                 ]
             },
         ],
+    }
+
+
+def research_purpose() -> dict[str, str]:
+    """The provision purpose of a research Consent (HRESCH, healthcare research)."""
+    return {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+        "code": "HRESCH",
+        "display": "healthcare research",
+    }
+
+
+def consent_identifier(refs: StudyRefs, patient_id: str, form_version: str) -> tuple[str, str]:
+    return refs.system(
+        "consent"
+    ), f"{refs.study_code}.{refs.site_code}.{patient_id}.ICF-v{form_version}"
+
+
+def consent(
+    refs: StudyRefs, *, patient_id: str, signed_at: dt.datetime, form_version: str
+) -> dict[str, Any]:
+    system, value = consent_identifier(refs, patient_id, form_version)
+    return {
+        "resourceType": "Consent",
+        "identifier": [{"system": system, "value": value}],
+        "status": "active",
+        **research_consent_codes(),
         "patient": {"reference": f"Patient/{patient_id}"},
         "dateTime": signed_at.isoformat(),
         "performer": [{"reference": f"Patient/{patient_id}"}],
@@ -82,13 +98,7 @@ def consent(
         "provision": {
             "type": "permit",
             "period": {"start": signed_at.date().isoformat()},
-            "purpose": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-                    "code": "HRESCH",
-                    "display": "healthcare research",
-                }
-            ],
+            "purpose": [research_purpose()],
         },
     }
 

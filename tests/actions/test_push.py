@@ -17,6 +17,7 @@ import pytest
 
 from edc import errors
 from edc.actions import consent, enroll, publish, push, randomize, scheduler, screen, sync
+from edc.actions.workspace import Workspace
 from edc.fhir import FhirClient, NetworkError
 from edc.fhir.target import ServerSpec
 from tests.actions.sitetrial import PROTOCOL, SCREENING, STUDY, SiteTrial, make_site_trial
@@ -29,6 +30,17 @@ SUBJECT_SYSTEM = "https://edc.example.org/fhir/sid/subject/OTHER-01"
 def research_subjects(server: FhirServer, code: str) -> list[dict[str, object]]:
     with FhirClient(server.base_url) as fhir:
         return list(fhir.search("ResearchSubject", {"identifier": f"{SUBJECT_SYSTEM}|{code}"}))
+
+
+def record_consent(workspace: Workspace, server: FhirServer) -> None:
+    """p-ok (site A1, from this server) signs ICF 2.1 on 2027-03-01."""
+    consent.record(
+        workspace,
+        consent.ConsentRequest(
+            study=STUDY, patient="p-ok", signed=dt.date(2027, 3, 1), form_version="2.1",
+            obtained_by="Dr. Alpha", source=server.base_url,
+        ),
+    )  # fmt: skip
 
 
 def pushed(trial: SiteTrial, server: FhirServer) -> push.PushResult:
@@ -58,14 +70,7 @@ def test_enrolled_while_the_server_is_down_is_delivered_once_when_it_is_back(
     trial: SiteTrial, fresh_fhir_server: FhirServer
 ) -> None:
     with trial.workspace("coord-a") as workspace:
-        consent.record(
-            workspace,
-            consent.ConsentRequest(
-                study=STUDY, patient="p-ok", signed=dt.date(2027, 3, 1), form_version="2.1",
-                obtained_by="Dr. Alpha",
-                source=fresh_fhir_server.base_url,
-            ),
-        )  # fmt: skip
+        record_consent(workspace, fresh_fhir_server)
     fresh_fhir_server.stop()
     with trial.workspace("coord-a") as workspace:
         enrolled = enroll.enroll(
@@ -116,13 +121,7 @@ def test_randomization_updates_the_same_research_subject_and_a_sync_does_not_und
     trial: SiteTrial, fresh_fhir_server: FhirServer, tmp_path: Path
 ) -> None:
     with trial.workspace("coord-a") as workspace:
-        consent.record(
-            workspace,
-            consent.ConsentRequest(
-                study=STUDY, patient="p-ok", signed=dt.date(2027, 3, 1), form_version="2.1",
-                obtained_by="Dr. Alpha", source=fresh_fhir_server.base_url,
-            ),
-        )  # fmt: skip
+        record_consent(workspace, fresh_fhir_server)
         enroll.enroll(
             workspace,
             enroll.EnrollRequest(
@@ -160,13 +159,7 @@ def test_a_scheduled_push_delivers_the_outbox(
     trial: SiteTrial, fresh_fhir_server: FhirServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with trial.workspace("coord-a") as workspace:
-        consent.record(
-            workspace,
-            consent.ConsentRequest(
-                study=STUDY, patient="p-ok", signed=dt.date(2027, 3, 1), form_version="2.1",
-                obtained_by="Dr. Alpha", source=fresh_fhir_server.base_url,
-            ),
-        )  # fmt: skip
+        record_consent(workspace, fresh_fhir_server)
     spec = ServerSpec(fresh_fhir_server.base_url)
     job = scheduler.add_push(trial.settings, STUDY, spec, scheduler.parse_every("200ms"))
     assert job.startswith("push-OTHER-01-")

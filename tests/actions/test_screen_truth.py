@@ -21,7 +21,7 @@ from edc.actions import generate, protocol, screen, sync, users
 from edc.actions.workspace import Workspace
 from edc.synth import layout
 from edc.trial.eligibility import criteria
-from edc.warehouse import migrate, screening
+from edc.warehouse import migrate, screening_log
 from tests.synth.conftest import MWA, PRD
 
 PATIENTS = 400
@@ -54,7 +54,7 @@ def test_edc_screening_agrees_with_the_generators_truth(path: Path, tmp_path: Pa
         )
         with workspace.transaction() as session:
             found = workspace.study(session, study.study.id)
-            records = screening.read_screenings(
+            records = screening_log.read_screenings(
                 session, study_id=found.id, site_ids=[s.id for s in found.sites]
             )
     stored = {record.patient_id: record for record in records}
