@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
 from collections.abc import Iterator
 
 from sqlalchemy import Engine
@@ -56,7 +57,7 @@ class Study:
     code: str
     protocol: Protocol
     protocol_version_id: int
-    protocol_sha256: str
+    protocol_sha256: str  # of the protocol YAML
     version: str
     sites: tuple[Site, ...]
 
@@ -122,7 +123,10 @@ class Workspace:
         if not versions:
             raise errors.BadInputError(f"{code} has no registered protocol version")
         current: ProtocolVersionRow = versions[-1]
-        key = (code, current.bundle_sha256)
+        # Keyed by the protocol's own text: two versions may compile to the same FHIR bundle
+        # and still differ (the randomization method is not in the bundle).
+        source_sha256 = hashlib.sha256(current.source_yaml.encode()).hexdigest()
+        key = (code, source_sha256)
         protocol = _PROTOCOLS.get(key)
         if protocol is None:
             name = f"{code} v{current.version} (registered)"
@@ -135,7 +139,7 @@ class Workspace:
             code=row.code,
             protocol=protocol,
             protocol_version_id=current.id,
-            protocol_sha256=current.bundle_sha256,
+            protocol_sha256=source_sha256,
             version=current.version,
             sites=tuple(Site(s.id, s.code, s.name) for s in sites),
         )
