@@ -19,7 +19,7 @@
   they were (read from the schema, so triggers added by other migrations survive too).
 
 Revision ID: f7ad58a838fd
-Revises: 8d3f61b2c0a5
+Revises: 3b7e9c1d4a20
 Create Date: 2026-12-03 10:02:00.274562+00:00
 """
 
@@ -33,7 +33,7 @@ from alembic import op
 import edc.warehouse.coltypes
 
 revision: str = "f7ad58a838fd"
-down_revision: str | None = "8d3f61b2c0a5"
+down_revision: str | None = "3b7e9c1d4a20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
