@@ -4,8 +4,8 @@
 study-wide role), the roles held at each, and whether arms may be shown. Reads filter by
 ``Access.site_ids``; writes call ``Access.require`` with the site of the record they change.
 
-What each role may do is a stopgap table (``_ALLOWED``) until the trial's permission module
-(``edc/trial``, with ``edc user grant``) lands; it then replaces the table, not this interface.
+What each role may do is the trial's permission module (``edc.trial.permissions.ALLOWED``),
+the same rules the CLI's actions check.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from edc import errors
-from edc.warehouse import codes, logins, studies
+from edc.trial import permissions
+from edc.warehouse import logins, studies
 
 VIEW = "view"
 ENTER_DATA = "enter_data"
-# Stopgap (see the module docstring): actions -> roles allowed to take them.
+# The page actions, as the permission module names them.
 _ALLOWED: Mapping[str, frozenset[str]] = {
-    VIEW: frozenset(codes.ROLES),
-    ENTER_DATA: frozenset({"site_staff", "investigator"}),
+    VIEW: permissions.ALLOWED[permissions.Action.VIEW_DATA],
+    ENTER_DATA: permissions.ALLOWED[permissions.Action.ENTER_DATA],
 }
 
 

@@ -42,6 +42,8 @@ class Action(enum.StrEnum):
     PUSH = "deliver writes to the FHIR server"
     VIEW_VISITS = "view visits"
     MANAGE_USERS = "manage users"
+    VIEW_DATA = "view trial data"
+    ENTER_DATA = "enter data"
 
 
 SITE = "site"
@@ -66,6 +68,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.PUSH: _SITE_TEAM | {"data_manager", "admin"},
     Action.VIEW_VISITS: _SITE_TEAM | _SPONSOR_VIEW,
     Action.MANAGE_USERS: frozenset({"admin"}),
+    Action.VIEW_DATA: _SITE_TEAM | _SPONSOR_VIEW | {"admin"},
+    Action.ENTER_DATA: _SITE_TEAM,
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")

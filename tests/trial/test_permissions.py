@@ -69,3 +69,14 @@ def test_a_user_with_any_blinded_role_sees_no_arm() -> None:
     assert p.may_see_arms([Grant("investigator", "01")], SINGLE, "01")
     assert p.shown_arm("ARM-A", visible=False) == p.MASKED_ARM
     assert p.writes_arm_to_ehr(OPEN) and not p.writes_arm_to_ehr(SINGLE)
+
+
+def test_every_role_may_view_and_only_the_site_team_enters_data() -> None:
+    from edc.warehouse import codes
+
+    assert p.ALLOWED[Action.VIEW_DATA] == frozenset(codes.ROLES)
+    assert p.ALLOWED[Action.ENTER_DATA] == {
+        "site_staff",
+        "investigator",
+        "principal_investigator",
+    }
