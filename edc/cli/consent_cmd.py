@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from edc.cli import render, state
-from edc.cli.options import FormatOption, StudyOption
+from edc.cli.options import FormatOption, PatientSourceOption, StudyOption
 
 app = typer.Typer(no_args_is_help=True, short_help="record informed consent")
 app.info.help = (
@@ -42,9 +42,7 @@ def record(
         str, typer.Option("--obtained-by", metavar="TEXT", help="who took the consent")
     ],
     site: Annotated[str | None, typer.Option("--site", metavar="ID")] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", metavar="URL", help="when the id is on several")
-    ] = None,
+    source: PatientSourceOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Record a patient's signed informed consent.

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from edc.cli import render, state
-from edc.cli.options import FormatOption, StudyOption
+from edc.cli.options import FormatOption, PatientSourceOption, StudyOption
 
 
 def register(root: typer.Typer) -> None:
@@ -42,7 +42,7 @@ def enroll(
             "ineligible-enrolled deviation",
         ),
     ] = None,
-    source: Annotated[str | None, typer.Option("--source", metavar="URL")] = None,
+    source: PatientSourceOption = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Enroll a consented patient as a subject of a site.

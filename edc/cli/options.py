@@ -47,6 +47,14 @@ RequiredFhirUrl = Annotated[
     str, typer.Option("--fhir-url", metavar="URL", help="the FHIR R4 server's base URL")
 ]
 SMART_PANEL = "SMART Backend Services (or EDC_FHIR_* settings)"
+PatientSourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--patient-source",
+        metavar="SOURCE",
+        help="the server URL or directory the patient was synced from, when the id is on several",
+    ),
+]
 
 
 class SmartAlg(enum.StrEnum):

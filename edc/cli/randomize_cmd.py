@@ -16,7 +16,7 @@ def register(root: typer.Typer) -> None:
 
 def randomize(
     study: StudyOption,
-    subject: Annotated[str, typer.Option("--subject", metavar="ID", help="e.g. 01-0007")],
+    subject: Annotated[str, typer.Option("--subject", metavar="CODE", help="e.g. 01-0007")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Randomize one subject (stratified permuted blocks or minimization, as the protocol says).

@@ -16,7 +16,7 @@ def register(root: typer.Typer) -> None:
 
 def unblind(
     study: StudyOption,
-    subject: Annotated[str, typer.Option("--subject", metavar="ID")],
+    subject: Annotated[str, typer.Option("--subject", metavar="CODE")],
     reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="why (audited)")],
     fmt: FormatOption = render.Format.table,
 ) -> None:
