@@ -28,16 +28,11 @@ def load_protocol(path: Path, library: Library) -> LoadedProtocol:
     :param path: the YAML file.
     :param library: instruments and terminology the protocol refers to.
     :raises errors.BadInputError: when the file cannot be read.
-    :raises errors.ProblemsError: listing every problem with file:line and field path.
+    :raises errors.ProblemsError: listing every problem with file:line and field path (also for
+        a file too large, not UTF-8, or YAML beyond ``located_yaml``'s limits).
     """
-    name = str(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise errors.BadInputError(f"protocol file not found: {name}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise errors.BadInputError(f"cannot read protocol file {name}: {exc}") from None
-    return parse_protocol(text, name, library)
+    text = located_yaml.read_text(path, "protocol file")
+    return parse_protocol(text, str(path), library)
 
 
 def parse_protocol(text: str, name: str, library: Library) -> LoadedProtocol:
