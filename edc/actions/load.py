@@ -20,12 +20,19 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlencode
 
 from edc import errors
-from edc.fhir import FhirClient, ResourceNotFoundError, RetryPolicy, entry_results, search_token
+from edc.fhir import (
+    FhirClient,
+    ResourceNotFoundError,
+    RetryPolicy,
+    entry_results,
+    resources,
+    search_token,
+)
 from edc.fhir.target import ServerSpec
 from edc.progress import Progress, SilentProgress
 from edc.synth import layout
@@ -69,12 +76,14 @@ def load(
     :raises errors.BadInputError: an unusable server URL, not a generated directory, a file
         that does not match the manifest, or the study definitions are not published on the
         server.
+    :raises errors.ProblemsError: a manifest entry without its type, url or sha256, or a url
+        that leads out of the directory.
     :raises edc.fhir.NetworkError: (exit 3) when the server cannot be reached after retries.
     """
     started = time.monotonic()
     progress = progress or SilentProgress()
     spec = (ServerSpec(server) if isinstance(server, str) else server).check()
-    manifest = layout.read_manifest(directory)
+    manifest = read_manifest(directory)
     _verify_files(directory, manifest)
     counts: dict[str, TypeCount] = {}
     bad: list[layout.BadLine] = []
@@ -101,6 +110,65 @@ def load(
     log.info("load finished", extra={"patients": patients, "created": created})
     progress.finish(f"{patients:,} patients, {created:,} created")
     return LoadResult(counts, patients, bad, time.monotonic() - started)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The generated directory's manifest, every entry checked before any file is opened.
+
+    Each ``output[]`` entry needs a resource ``type``, a ``sha256`` and a ``url`` naming a file
+    in the directory itself (not absolute, no ``..``, no sub-folder); the study facts the load
+    checks the server for must be lists and maps of text.
+
+    :raises errors.BadInputError: when the directory has no manifest of ours.
+    :raises errors.ProblemsError: every bad entry, as ``manifest.json output[2].url: ...``.
+    """
+    manifest = layout.read_manifest(directory)
+    where = str(directory / layout.MANIFEST)
+    problems: list[errors.Problem] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append(errors.Problem(where, field, message))
+
+    output = manifest.get("output")
+    if not isinstance(output, list):
+        bad("output", "missing, or not a list of files")
+        output = []
+    for index, item in enumerate(output):
+        field = f"output[{index}]"
+        if not isinstance(item, dict):
+            bad(field, "not an object")
+            continue
+        if not resources.is_type_name(item.get("type")):
+            bad(f"{field}.type", f"missing or not a resource type name: {item.get('type')!r}")
+        if not isinstance(item.get("sha256"), str):
+            bad(f"{field}.sha256", "missing")
+        url = item.get("url")
+        if not isinstance(url, str) or not url:
+            bad(f"{field}.url", "missing")
+        elif not _plain_file_name(url):
+            bad(f"{field}.url", f"{url!r} is not a file name in this directory")
+    extension = manifest["extension"]
+    if not isinstance(extension.get("site_studies", {}), dict) or not all(
+        isinstance(v, str) for v in extension.get("site_studies", {}).values()
+    ):
+        bad("extension.site_studies", "not a map of site to ResearchStudy id")
+    questionnaires = extension.get("questionnaires", [])
+    if not isinstance(questionnaires, list) or not all(isinstance(q, str) for q in questionnaires):
+        bad("extension.questionnaires", "not a list of canonical url|version")
+    if problems:
+        raise errors.ProblemsError(f"{where}: {len(problems)} problem(s)", problems)
+    return manifest
+
+
+def _plain_file_name(url: str) -> bool:
+    path = PurePosixPath(url)
+    return (
+        len(path.parts) == 1
+        and path.name not in ("", ".", "..")
+        and "\\" not in url
+        and ":" not in url
+        and not url.startswith(".")
+    )
 
 
 def _verify_files(directory: Path, manifest: Mapping[str, Any]) -> None:

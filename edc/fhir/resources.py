@@ -9,6 +9,7 @@ and receive with ``fhirkit`` (strict R4 4.0.1, reports every problem with its pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -56,6 +57,7 @@ __all__ = [
     "ResourceParseError",
     "ValueSet",
     "assert_r4_safe",
+    "is_type_name",
     "parse_resource",
     "validate_r4",
 ]
@@ -64,6 +66,17 @@ __all__ = [
 # ActivityDefinition gained subjectCanonical). An R4 server rejects or drops them. Keep the list
 # here, in one place (mapping guide §1.2).
 R4B_ONLY = frozenset({"subjectCanonical"})
+
+
+# R4 resource type names: an upper-case letter, then letters (the longest, 33 characters, is
+# MedicinalProductAuthorization). Names that servers send us (Bulk manifests) are used in file
+# names only when they fit this.
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def is_type_name(name: object) -> bool:
+    """Whether ``name`` looks like a FHIR resource type name (and is safe in a file name)."""
+    return isinstance(name, str) and _TYPE_NAME.fullmatch(name) is not None
 
 
 class ResourceParseError(errors.BadInputError):
