@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 from edc import config, errors
@@ -132,19 +132,41 @@ def compile_to(path: Path, output: Path) -> CheckedProtocol:
 
 
 def write_atomically(output: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``output`` and rename it into place.
+    """Write ``data`` to ``output`` so that a reader never sees a half-written file.
 
-    :raises errors.BadInputError: when the directory does not exist or is not writable.
+    A regular file (or a new one) is written to a temporary file beside it, flushed to disk and
+    renamed into place; a symlink is followed, so the link stays and its target is replaced.
+    Anything else that exists (``/dev/stdout``, a pipe, ``/dev/full``) is written to directly:
+    replacing a device node with a regular file would be wrong, and the write error is reported.
+
+    :raises errors.BadInputError: when the directory does not exist or is not writable, or the
+        write fails (disk full, ...); a temporary file is never left behind.
     """
-    directory = output.parent if str(output.parent) else Path(".")
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.")
+        target = output.resolve() if output.is_symlink() else output
+        special = target.exists() and not target.is_file()
     except OSError as exc:
-        raise errors.BadInputError(f"cannot write {output}: {exc.strerror}") from None
+        raise errors.BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    if special:
+        try:
+            with target.open("wb") as stream:
+                stream.write(data)
+        except OSError as exc:
+            raise errors.BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
+        return
+    # Created like open() would create the file (mode 0666 less the umask), under a name no
+    # other writer picks.
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise errors.BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        os.replace(temporary, output)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise errors.BadInputError(f"cannot write {output}: {exc.strerror}") from None
+        temporary.unlink(missing_ok=True)
+        raise errors.BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
