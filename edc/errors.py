@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from edc.redact import mask_secrets
+
 # Exit codes are part of the interface: never reuse a number, keep retired ones commented out.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -35,11 +37,14 @@ class UserError(EdcError):
 
     :param message: one line saying what went wrong.
     :param details: how to fix it, or the list of problems (printed indented below the message).
+
+    Passwords in either (a database URL quoted in a message) are masked here, once for all.
     """
 
     exit_code = EXIT_BAD_INPUT
 
     def __init__(self, message: str, details: str = "") -> None:
+        message, details = mask_secrets(message), mask_secrets(details)
         super().__init__(message)
         self.message = message
         self.details = details
