@@ -47,6 +47,8 @@ class SyncRequest:
     :ivar page_size: resources per search page (REST).
     :ivar overlap_seconds: how far before the last cursor a REST pull starts again, for clock
         skew and transactions that commit late (mapping guide §9.4: 5 minutes).
+    :ivar time_limit: seconds the whole pull from a server may take (None: no limit); past it
+        the sync stops with exit 3, keeping what it committed, and the next run continues.
     """
 
     study: str
@@ -59,6 +61,7 @@ class SyncRequest:
     page_size: int = 200
     overlap_seconds: float = 300.0
     strict: bool = False
+    time_limit: float | None = None
 
     def check(self) -> SyncRequest:
         """Refuse inconsistent or unusable options before anything is touched.
@@ -86,6 +89,8 @@ class SyncRequest:
                 raise errors.BadInputError(f"--{name.replace('_', '-')} must be at least 1")
         if self.overlap_seconds < 0:
             raise errors.BadInputError("--overlap must not be negative")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise errors.BadInputError("--time-limit must be positive")
         return self
 
 
@@ -149,6 +154,7 @@ def sync(
     :raises edc.fhir.NetworkError: (exit 3) the server stayed unreachable; what was committed
         before stays, and the next run continues from there.
     :raises edc.fhir.BulkExportError: (exit 3) the export job failed.
+    :raises edc.fhir.DeadlineError: (exit 3) ``time_limit`` passed; what was committed stays.
     """
     request.check()
     with logs.context(study=request.study):
@@ -165,6 +171,7 @@ def _sync(
 ) -> SyncResult:
     progress = progress or SilentProgress()
     started = time.monotonic()
+    deadline = started + request.time_limit if request.time_limit is not None else None
     engine = db.relax_durability(migrate.open_engine(settings.database_url))
     try:
         maker = db.make_sessionmaker(engine)
@@ -189,7 +196,9 @@ def _sync(
                 progress=progress,
             )
         elif request.server is not None:
-            make_client = client_factory or (lambda spec: spec.client(clock=clock))
+            make_client = client_factory or (
+                lambda spec: spec.client(clock=clock, deadline=deadline)
+            )
             with make_client(request.server) as fhir:
                 source = fhir.base_url
                 how = "bulk" if request.bulk else "rest"

@@ -3,7 +3,7 @@
 # Three submodules are used as modules: edc.fhir.resources (R4B models, parse_resource,
 # validate_r4; the only importer of fhir.resources), edc.fhir.bulk (Bulk Data export) and
 # edc.fhir.target (which server, with which credentials: ServerSpec, SmartSpec).
-from edc.fhir import bulk, resources, target
+from edc.fhir import bulk, deadlines, origins, resources, target
 from edc.fhir.auth import SmartBackendAuth
 from edc.fhir.bundles import EntryResult, FhirResponse, SearchPage, entry_results
 from edc.fhir.capabilities import Capabilities, ResourceSupport
@@ -12,6 +12,7 @@ from edc.fhir.errors import (
     AuthError,
     BulkExportError,
     ConflictError,
+    DeadlineError,
     FatalNetworkError,
     FhirRequestError,
     NetworkError,
@@ -28,6 +29,7 @@ __all__ = [
     "BulkExportError",
     "Capabilities",
     "ConflictError",
+    "DeadlineError",
     "EntryResult",
     "FatalNetworkError",
     "FhirClient",
@@ -43,7 +45,9 @@ __all__ = [
     "TemporaryNetworkError",
     "UnsupportedFeatureError",
     "bulk",
+    "deadlines",
     "entry_results",
+    "origins",
     "parse_retry_after",
     "resources",
     "search_token",

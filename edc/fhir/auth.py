@@ -24,6 +24,7 @@ from edc import errors as edc_errors
 from edc.clock import Clock, SystemClock
 from edc.fhir import errors
 from edc.fhir.http import parse_retry_after
+from edc.fhir.origins import TrustedOrigins, is_loopback
 from edc.fhir.outcome import issues_from_bytes
 
 log = logging.getLogger("edc.fhir.auth")
@@ -55,7 +56,13 @@ class SmartBackendAuth(httpx.Auth):
     :param alg: ``RS384`` (default) or ``ES384``.
     :param jku: our JWKS URL, sent only if the server registered it.
     :param clock: "now" for token expiry and the assertion's ``exp``.
-    :raises edc.errors.BadInputError: when the key or algorithm is unusable.
+    :param origins: where a discovered token endpoint may be: the FHIR server's origin and those
+        trusted by setting (default: ``fhir_base_url``'s origin only). Our signed assertion is
+        sent there, so a server cannot point us elsewhere on its own say.
+    :param allow_http: accept plain ``http`` off loopback (tokens and assertions then travel
+        in clear; for test networks only).
+    :raises edc.errors.BadInputError: when the key or algorithm is unusable, or a URL is plain
+        http off loopback without ``allow_http``.
     """
 
     requires_response_body = True
@@ -72,6 +79,8 @@ class SmartBackendAuth(httpx.Auth):
         alg: str = "RS384",
         jku: str | None = None,
         clock: Clock | None = None,
+        origins: TrustedOrigins | None = None,
+        allow_http: bool = False,
     ) -> None:
         if alg not in SUPPORTED_ALGS:
             raise edc_errors.BadInputError(
@@ -79,6 +88,17 @@ class SmartBackendAuth(httpx.Auth):
             )
         if token_url is None and fhir_base_url is None:
             raise edc_errors.BadInputError("SMART auth needs token_url or fhir_base_url to find it")
+        self.allow_http = allow_http
+        for url in (fhir_base_url, token_url):
+            if url is not None and not self._secure_enough(url):
+                raise edc_errors.BadInputError(
+                    f"SMART over plain http to {url}: tokens would travel in clear",
+                    "use https, or allow plain http explicitly (--smart-allow-http) on a test "
+                    "network",
+                )
+        if origins is None and fhir_base_url is not None:
+            origins = TrustedOrigins.of(fhir_base_url)
+        self._origins = origins
         self.client_id = client_id
         self.kid = kid
         self.scope = scope
@@ -157,6 +177,15 @@ class SmartBackendAuth(httpx.Auth):
         token_url = config.get("token_endpoint")
         if not isinstance(token_url, str) or not token_url:
             raise _auth_error(response, "SMART configuration has no token_endpoint")
+        if self._origins is not None and not self._origins.allows(token_url):
+            raise _auth_error(
+                response,
+                f"the discovered token endpoint {token_url} is not on the FHIR server's origin; "
+                "refusing to send our assertion there (trust it with --fhir-trust-origin, or "
+                "give --smart-token-url)",
+            )
+        if not self._secure_enough(token_url):
+            raise _auth_error(response, f"the discovered token endpoint {token_url} is plain http")
         methods = config.get("token_endpoint_auth_methods_supported")
         if isinstance(methods, list) and "private_key_jwt" not in methods:
             raise _auth_error(response, f"server does not accept private_key_jwt (only {methods})")
@@ -164,6 +193,13 @@ class SmartBackendAuth(httpx.Auth):
         if isinstance(algs, list) and self.alg not in algs:
             raise _auth_error(response, f"server does not accept {self.alg} (only {algs})")
         return token_url
+
+    def _secure_enough(self, url: str) -> bool:
+        try:
+            scheme = httpx.URL(url).scheme
+            return scheme == "https" or self.allow_http or is_loopback(url)
+        except (httpx.InvalidURL, edc_errors.BadInputError):
+            return False
 
     def _read_token(self, response: httpx.Response) -> None:
         self._raise_for_status(response, "token request refused")

@@ -13,7 +13,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from edc.fhir import errors, http
+import httpx
+
+from edc.fhir import errors, http, resources
 from edc.fhir.bundles import FhirResponse
 from edc.fhir.client import FhirClient
 from edc.fhir.outcome import Issue, issues_from_bytes
@@ -107,8 +109,12 @@ class ExportQuery:
 def kick_off(client: FhirClient, query: ExportQuery) -> str:
     """Start an export and return its status URL (from ``Content-Location``).
 
+    We poll that URL and DELETE it with our access token, so it must be on the FHIR server's
+    origin or one trusted by setting (``FhirClient(trusted_origins=...)``).
+
     :raises errors.FhirRequestError: when the server refuses the request (unknown Group, ...).
-    :raises errors.BulkExportError: when it answers without starting an async job.
+    :raises errors.BulkExportError: when it answers without starting an async job, or its
+        status URL is on an untrusted origin (nothing is sent there).
     """
     paths = {
         "system": "$export",
@@ -135,7 +141,20 @@ def kick_off(client: FhirClient, query: ExportQuery) -> str:
     if response.status != 202 or not response.location:
         why = "kick-off did not start an async job (no 202 with Content-Location)"
         raise _job_error(response.url, why, response.status)
-    return response.location
+    try:  # the spec says absolute; a relative one is read against the kick-off URL
+        status_url = str(httpx.URL(response.url).join(response.location))
+    except httpx.InvalidURL:
+        raise _job_error(response.url, "Content-Location is not a URL", response.status) from None
+    if not client.origins.allows(status_url):
+        raise errors.BulkExportError(
+            "the export's status URL is on another server; refusing to send our token there",
+            method="GET",
+            url=status_url,
+            status=response.status,
+            details=f"trusted: {client.origins.describe()}; if that server is the FHIR server's "
+            "own status host, trust it with --fhir-trust-origin URL (EDC_FHIR_TRUSTED_ORIGINS)",
+        )
+    return status_url
 
 
 def wait_for_manifest(
@@ -156,6 +175,8 @@ def wait_for_manifest(
     while True:
         try:
             response = client.request("GET", status_url, headers={"Accept": "application/json"})
+        except errors.DeadlineError:
+            raise
         except (errors.FhirRequestError, errors.NetworkError) as exc:
             raise errors.BulkExportError(
                 "export job failed",
@@ -188,12 +209,23 @@ def download(
 ) -> ExportResult:
     """Stream every output, deleted and error file to ``directory``, one NDJSON line at a time.
 
-    Files are named ``<Type>.<n>.ndjson``, ``deleted.<n>.ndjson`` and ``error.<n>.ndjson``. The
-    access token is sent only when the manifest says ``requiresAccessToken``.
+    Files are named ``<Type>.<n>.ndjson``, ``deleted.<n>.ndjson`` and ``error.<n>.ndjson``: the
+    only part that comes from the server is the type, used only when it is a resource type name
+    (``"../../x"`` is refused before anything is written). The access token is sent only when
+    the manifest says ``requiresAccessToken``.
 
-    :raises errors.BulkExportError: when a file cannot be fetched.
+    :raises errors.BulkExportError: when a file cannot be fetched, or an output type is not a
+        resource type name.
     """
     progress = progress or SilentProgress()
+    for item in manifest.output:
+        if not resources.is_type_name(item.type):
+            raise errors.BulkExportError(
+                f"the manifest lists an output file of type {item.type[:80]!r}, which is not a "
+                "resource type name",
+                method="GET",
+                url=item.url,
+            )
     directory.mkdir(parents=True, exist_ok=True)
     token = manifest.requires_access_token
     files, done = [], 0

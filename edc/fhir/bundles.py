@@ -11,7 +11,7 @@ import httpx
 import orjson
 
 from edc.fhir import errors
-from edc.fhir.http import same_origin
+from edc.fhir.origins import TrustedOrigins
 from edc.fhir.outcome import Issue, issues_from_json
 
 
@@ -146,13 +146,13 @@ class SearchPage:
 
 
 def iter_pages(
-    fetch: Callable[[str], FhirResponse], first_url: str, *, base_url: str
+    fetch: Callable[[str], FhirResponse], first_url: str, *, origins: TrustedOrigins
 ) -> Iterator[SearchPage]:
     """Fetch ``first_url``, then follow ``next`` links until there are none.
 
     :param fetch: GETs one URL (with retries) and returns the response.
-    :param base_url: the server's base; a ``next`` link to another origin is refused, because
-        following it would hand our access token to a different server.
+    :param origins: where requests may go; a ``next`` link to another origin is refused,
+        because following it would hand our access token to a different server.
     :raises errors.FatalNetworkError: on a page that is not a searchset Bundle, a ``next`` link
         to another origin, or a link we already fetched (a loop).
     """
@@ -162,9 +162,11 @@ def iter_pages(
         if url in seen:
             raise errors.FatalNetworkError("server paging loops back", method="GET", url=url)
         seen.add(url)
-        if not same_origin(url, base_url):
+        if not origins.allows(url):
             raise errors.FatalNetworkError(
-                f"next link leaves the server {base_url}; not following it", method="GET", url=url
+                f"next link leaves the server {origins.base}; not following it",
+                method="GET",
+                url=url,
             )
         page = SearchPage(fetch(url))
         if page.bundle.get("resourceType") != "Bundle":

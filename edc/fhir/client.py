@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,9 +11,10 @@ import httpx
 import orjson
 
 import edc
-from edc.fhir import http, resources
+from edc.fhir import deadlines, errors, http, resources
 from edc.fhir.bundles import FhirResponse, SearchPage, iter_pages
 from edc.fhir.capabilities import Capabilities
+from edc.fhir.origins import TrustedOrigins
 
 # A query as a mapping (a list value repeats the parameter) or as ordered pairs.
 Params = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
@@ -21,6 +22,8 @@ Params = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
 # Searches ask the server to fail on a parameter it does not support. Without this, servers
 # (SEKMET among them) drop unknown parameters and return every row (R4 search.html#errors).
 STRICT = "handling=strict"
+# A streamed download (a Bulk NDJSON file can be gigabytes) may take this long in all.
+DEFAULT_STREAM_LIMIT = 3600.0
 
 
 class FhirClient:
@@ -38,8 +41,15 @@ class FhirClient:
     :param base_url: the FHIR base, e.g. ``https://ehr.example.org/fhir/r4``.
     :param auth: an ``httpx.Auth`` or None.
     :param retry: retry policy (and the sleep/random/clock it uses).
-    :param timeout: connect/read/write/pool timeouts.
-    :param transport: the HTTP transport (tests wrap the real one to inject faults).
+    :param timeout: connect/read/write/pool timeouts (each socket operation).
+    :param request_limit: seconds one exchange may take in all, whatever the server's pace.
+    :param deadline: ``time.monotonic()`` instant when the job using this client must stop
+        (``errors.DeadlineError``); None for no limit.
+    :param trusted_origins: URLs of other servers our requests may go to (an authorisation
+        server, a Bulk status host); any other origin a server points us at is refused.
+    :param transport: the HTTP transport (tests wrap the real one to inject faults); by default
+        httpx's, with every socket operation bounded by the deadlines (:mod:`deadlines`).
+    :raises edc.errors.BadInputError: when a trusted origin is not an http(s) URL.
     """
 
     def __init__(
@@ -49,15 +59,21 @@ class FhirClient:
         auth: httpx.Auth | None = None,
         retry: http.RetryPolicy | None = None,
         timeout: httpx.Timeout = http.DEFAULT_TIMEOUT,
+        request_limit: float | None = http.DEFAULT_REQUEST_LIMIT,
+        deadline: float | None = None,
+        trusted_origins: Iterable[str] = (),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origins = TrustedOrigins.of(self.base_url, trusted_origins)
         self.retry = retry or http.RetryPolicy()
+        self.request_limit = request_limit
+        self.deadline = deadline
         self._capabilities: Capabilities | None = None
         self._http = httpx.Client(
             auth=auth,
             timeout=timeout,
-            transport=transport,
+            transport=transport if transport is not None else deadlines.transport(),
             follow_redirects=False,  # a redirect could carry our token elsewhere; report it
             headers={"Accept": http.FHIR_JSON, "User-Agent": f"edc/{edc.__version__}"},
         )
@@ -92,11 +108,12 @@ class FhirClient:
     ) -> FhirResponse:
         """Send one request (with retries) and return the successful response.
 
-        :param path: relative to the base URL, or absolute.
+        :param path: relative to the base URL, or absolute (on a trusted origin).
         :param body: a resource or Bundle, sent as R4 JSON.
         :param idempotent: whether a retry is safe; default from the method (see :mod:`http`).
         :raises errors.FhirRequestError: on a 4xx (never retried).
-        :raises errors.NetworkError: when the server or network fails after retries.
+        :raises errors.NetworkError: when the server or network fails after retries, the job's
+            deadline passes (``DeadlineError``), or ``path`` is on an untrusted origin.
         """
         all_headers = dict(headers or {})
         content = None
@@ -104,10 +121,16 @@ class FhirClient:
             resources.assert_r4_safe(body)
             content = orjson.dumps(body)
             all_headers.setdefault("Content-Type", http.FHIR_JSON_R4)
-        request = self._http.build_request(
-            method, self.url(path, params), content=content, headers=all_headers
+        url = self._trusted(method, self.url(path, params))
+        request = self._http.build_request(method, url, content=content, headers=all_headers)
+        response = http.send(
+            self._http,
+            request,
+            policy=self.retry,
+            idempotent=idempotent,
+            limit=self.request_limit,
+            job_deadline=self.deadline,
         )
-        response = http.send(self._http, request, policy=self.retry, idempotent=idempotent)
         return FhirResponse(
             method=method,
             url=str(request.url),
@@ -118,20 +141,41 @@ class FhirClient:
 
     @contextlib.contextmanager
     def stream(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, auth: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        limit: float | None = DEFAULT_STREAM_LIMIT,
     ) -> Iterator[httpx.Response]:
         """Send one request (with retries) and yield the response with its body unread.
 
-        :param auth: False sends no credentials (Bulk files with ``requiresAccessToken=false``).
+        The whole block, reading the body included, must end within ``limit`` seconds (and
+        the job's deadline); a socket operation after that raises ``httpx.ReadTimeout``.
+
+        :param auth: False sends no credentials (Bulk files with ``requiresAccessToken=false``,
+            which may then be on any server, e.g. a signed storage URL).
         :raises errors.FhirRequestError: on a 4xx.
-        :raises errors.NetworkError: when the server or network fails after retries.
+        :raises errors.NetworkError: when the server or network fails after retries, or a
+            request with credentials would go to an untrusted origin.
         """
-        request = self._http.build_request(method, self.url(path), headers=dict(headers or {}))
-        response = http.send(self._http, request, policy=self.retry, stream=True, with_auth=auth)
-        try:
-            yield response
-        finally:
-            response.close()
+        url = self._trusted(method, self.url(path)) if auth else self.url(path)
+        request = self._http.build_request(method, url, headers=dict(headers or {}))
+        with deadlines.within(limit, job_deadline=self.deadline):
+            response = http.send(
+                self._http,
+                request,
+                policy=self.retry,
+                stream=True,
+                with_auth=auth,
+                limit=limit,
+                job_deadline=self.deadline,
+            )
+            try:
+                yield response
+            finally:
+                response.close()
 
     def capabilities(self, *, refresh: bool = False) -> Capabilities:
         """The server's CapabilityStatement, read once per client (``GET [base]/metadata``)."""
@@ -228,7 +272,7 @@ class FhirClient:
             does not support (we always send ``Prefer: handling=strict``).
         """
         first = resume_from or self.url(resource_type, params)
-        return iter_pages(self._get_page, first, base_url=self.base_url)
+        return iter_pages(self._get_page, first, origins=self.origins)
 
     def history_pages(self, resource_type: str, since: str) -> Iterator[SearchPage]:
         """Type-level history since an instant (``[type]/_history?_since=``), every page.
@@ -236,12 +280,23 @@ class FhirClient:
         Each entry's ``request.method`` says what happened; a deletion has no resource.
         """
         first = self.url(f"{resource_type}/_history", [("_since", since)])
-        return iter_pages(self._get_page, first, base_url=self.base_url)
+        return iter_pages(self._get_page, first, origins=self.origins)
 
     def search(self, resource_type: str, params: Params | None = None) -> Iterator[dict[str, Any]]:
         """Search and yield each matching resource (parsed JSON) across all pages."""
         for page in self.search_pages(resource_type, params):
             yield from page.resources
+
+    def _trusted(self, method: str, url: str) -> str:
+        if not self.origins.allows(url):
+            raise errors.FatalNetworkError(
+                f"refusing to send a request to another server than {self.base_url}",
+                method=method,
+                url=url,
+                details=f"trusted: {self.origins.describe()}; trust another origin with "
+                "--fhir-trust-origin URL (or EDC_FHIR_TRUSTED_ORIGINS)",
+            )
+        return url
 
     def _get_page(self, url: str) -> FhirResponse:
         return self.request("GET", url, headers={"Prefer": STRICT})

@@ -11,7 +11,9 @@ The hierarchy (roots from :mod:`edc.errors`)::
     errors.ExternalSystemError (exit 3)     the server or the network failed
     ├── NetworkError                        base of the transport-level failures below
     │   ├── TemporaryNetworkError           still failing after bounded retries (may work later)
-    │   └── FatalNetworkError               answered in a way no retry fixes (bad body, paging loop)
+    │   ├── DeadlineError                   the job's time limit passed (a slow or dripping server)
+    │   └── FatalNetworkError               answered in a way no retry fixes (bad body, paging loop,
+    │                                       a URL outside the trusted origins)
     ├── BulkExportError                     a Bulk Data job failed, reported errors, or timed out
     └── UnsupportedFeatureError             the server's CapabilityStatement lacks what we need
 
@@ -96,6 +98,10 @@ class TemporaryNetworkError(NetworkError):
     ) -> None:
         super().__init__(message, **exchange)
         self.retry_after = retry_after
+
+
+class DeadlineError(NetworkError):
+    """The job's overall time limit passed before the exchange (or its retries) finished."""
 
 
 class FatalNetworkError(NetworkError):

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import httpx
 
 from edc.clock import Clock, SystemClock
-from edc.fhir import errors
+from edc.fhir import deadlines, errors
 from edc.fhir.outcome import Issue, has_transient_code, issues_from_bytes
 
 log = logging.getLogger("edc.fhir.http")
@@ -43,6 +43,9 @@ FHIR_NDJSON = "application/fhir+ndjson"
 # Connect and pool waits are short (a server that does not accept in 10 s is down); reads and
 # writes get a minute because a 1000-entry transaction or search page can be slow on a busy EHR.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+# Those limit each socket operation; this limits one whole exchange (an attempt), however the
+# server paces its bytes (edc.fhir.deadlines). Five times the read timeout.
+DEFAULT_REQUEST_LIMIT = 300.0
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
@@ -102,12 +105,6 @@ def parse_retry_after(value: str, clock: Clock) -> float | None:
     return max(0.0, (when - clock.now()).total_seconds())
 
 
-def same_origin(url: str, other: str) -> bool:
-    """Whether two URLs share scheme, host and port (where our credentials may be sent)."""
-    a, b = httpx.URL(url), httpx.URL(other)
-    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
-
-
 def send(
     client: httpx.Client,
     request: httpx.Request,
@@ -116,14 +113,20 @@ def send(
     idempotent: bool | None = None,
     stream: bool = False,
     with_auth: bool = True,
+    limit: float | None = DEFAULT_REQUEST_LIMIT,
+    job_deadline: float | None = None,
 ) -> httpx.Response:
     """Send ``request``, retrying what is retryable; return a 2xx (or 304) response.
 
     :param idempotent: whether the request may be repeated safely; default from its method.
-    :param stream: leave the body of a successful response unread (the caller closes it).
+    :param stream: leave the body of a successful response unread (the caller closes it, and
+        reads it under a deadline of its own, see ``FhirClient.stream``).
     :param with_auth: False sends no credentials (e.g. Bulk files that need no token).
+    :param limit: seconds one attempt may take in all, headers and body (None: no limit).
+    :param job_deadline: ``time.monotonic()`` instant after which nothing more is tried.
     :raises errors.FhirRequestError: (and subclasses) on a 4xx, never retried.
     :raises errors.TemporaryNetworkError: when retryable failures outlast the attempts.
+    :raises errors.DeadlineError: when the job's deadline passes.
     :raises errors.FatalNetworkError: on failures no retry can fix.
     """
     safe = request.method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -132,12 +135,15 @@ def send(
     attempt = 0
     while True:
         attempt += 1
+        _check_job_deadline(job_deadline, method, url, attempt)
         try:
-            if with_auth:
-                response = client.send(request, stream=stream)
-            else:
-                response = client.send(request, stream=stream, auth=None)
+            with deadlines.within(limit, job_deadline=job_deadline):
+                if with_auth:
+                    response = client.send(request, stream=stream)
+                else:
+                    response = client.send(request, stream=stream, auth=None)
         except httpx.TransportError as exc:
+            _check_job_deadline(job_deadline, method, url, attempt)
             if not (isinstance(exc, _NEVER_SENT) or (safe and isinstance(exc, _MAYBE_SENT))):
                 raise _transport_error(exc, method, url, attempt) from exc
             if attempt >= policy.max_attempts:
@@ -147,7 +153,7 @@ def send(
                     url=url,
                     attempts=attempt,
                 ) from exc
-            _pause(policy, policy.backoff(attempt), method, url, attempt, repr(exc))
+            _pause(policy, policy.backoff(attempt), method, url, attempt, repr(exc), job_deadline)
             continue
         except errors.TemporaryNetworkError as exc:
             # Raised by the auth flow when the token endpoint fails: the same rules apply (a
@@ -160,7 +166,8 @@ def send(
                 raise
             bare_500_seen = bare_500_seen or (status == 500 and not transient)
             delay = exc.retry_after if exc.retry_after is not None else policy.backoff(attempt)
-            _pause(policy, min(delay, policy.max_retry_after), method, url, attempt, str(exc))
+            delay = min(delay, policy.max_retry_after)
+            _pause(policy, delay, method, url, attempt, str(exc), job_deadline)
             continue
 
         status = response.status_code
@@ -183,7 +190,22 @@ def send(
                 attempts=attempt,
             )
         delay = _delay(response, attempt, policy, issues)
-        _pause(policy, delay, method, url, attempt, f"HTTP {status}")
+        _pause(policy, delay, method, url, attempt, f"HTTP {status}", job_deadline)
+
+
+def _check_job_deadline(job_deadline: float | None, method: str, url: str, attempt: int) -> None:
+    if job_deadline is not None and time.monotonic() >= job_deadline:
+        raise _deadline_error(method, url, attempt)
+
+
+def _deadline_error(method: str, url: str, attempt: int) -> errors.DeadlineError:
+    return errors.DeadlineError(
+        "the job's time limit passed; stopping",
+        method=method,
+        url=url,
+        attempts=attempt,
+        details="what was stored before stays; the next run continues from there",
+    )
 
 
 def _retryable(status: int, transient: bool, safe: bool, bare_500_seen: bool) -> bool:
@@ -220,8 +242,17 @@ def _delay(
 
 
 def _pause(
-    policy: RetryPolicy, delay: float, method: str, url: str, attempt: int, why: str
+    policy: RetryPolicy,
+    delay: float,
+    method: str,
+    url: str,
+    attempt: int,
+    why: str,
+    job_deadline: float | None,
 ) -> None:
+    if job_deadline is not None and time.monotonic() + delay >= job_deadline:
+        # Waiting would end after the job's deadline: stop now rather than sleep through it.
+        raise _deadline_error(method, url, attempt)
     log.warning(
         "Retrying %s %s in %.1f s (attempt %d of %d failed: %s)",
         method,

@@ -17,6 +17,7 @@ from edc.clock import Clock
 from edc.fhir.auth import SUPPORTED_ALGS, SmartBackendAuth
 from edc.fhir.client import FhirClient
 from edc.fhir.http import RetryPolicy
+from edc.fhir.origins import TrustedOrigins, is_loopback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +30,8 @@ class SmartSpec:
     scope: str = "system/*.read"
     alg: str = "RS384"
     token_url: str | None = None
+    # Plain http off loopback sends tokens in clear: only when asked for (a test network).
+    allow_http: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +46,8 @@ class ServerSpec:
     smart: SmartSpec | None = None
     # Tries per request before giving up (the first included); see edc.fhir.http.
     max_attempts: int = 5
+    # Other servers requests may go to (an authorisation server, a Bulk status host).
+    trusted_origins: tuple[str, ...] = ()
 
     def check(self) -> ServerSpec:
         """Refuse an unusable URL or incomplete credentials before anything is contacted."""
@@ -61,6 +66,14 @@ class ServerSpec:
             raise errors.BadInputError(
                 f"unsupported signing algorithm {self.smart.alg!r}", "use RS384 or ES384"
             )
+        if self.smart is not None and not self.smart.allow_http:
+            for url in (self.url, self.smart.token_url):
+                if url and httpx.URL(url).scheme == "http" and not is_loopback(url):
+                    raise errors.BadInputError(
+                        f"SMART over plain http to {url}: tokens would travel in clear",
+                        "use https, or --smart-allow-http on a test network",
+                    )
+        TrustedOrigins.of(self.url, self.trusted_origins)  # each must be an http(s) URL
         return self
 
     def client(
@@ -69,12 +82,15 @@ class ServerSpec:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
+        deadline: float | None = None,
     ) -> FhirClient:
         """A client for this server (the caller closes it).
 
+        :param deadline: ``time.monotonic()`` instant when the job using it must stop.
         :raises errors.BadInputError: when the SMART key file cannot be read or does not fit.
         """
         self.check()
+        origins = TrustedOrigins.of(self.url, self.trusted_origins)
         auth = None
         if self.smart is not None:
             smart = self.smart
@@ -93,6 +109,15 @@ class ServerSpec:
                 token_url=smart.token_url,
                 fhir_base_url=self.url,
                 clock=clock,
+                origins=origins,
+                allow_http=smart.allow_http,
             )
         retry = retry or RetryPolicy(max_attempts=self.max_attempts)
-        return FhirClient(self.url, auth=auth, retry=retry, transport=transport)
+        return FhirClient(
+            self.url,
+            auth=auth,
+            retry=retry,
+            transport=transport,
+            deadline=deadline,
+            trusted_origins=self.trusted_origins,
+        )
