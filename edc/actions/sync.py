@@ -41,7 +41,9 @@ class SyncRequest:
     :ivar source_dir: a directory of NDJSON files, or None for a server.
     :ivar server: the FHIR server, or None for a directory.
     :ivar bulk: pull from the server with Bulk Data ``$export``.
-    :ivar group: Group id for a Group-level export (else Patient-level).
+    :ivar group: Group id for a Group-level export (else the study's enrollment Group, kept by
+        edc on the server).
+    :ivar patient_level: export every patient of the server instead (Bulk only).
     :ivar types: resource types to pull (default: all of ``edc.synced_types.TYPES``).
     :ivar batch_size: resources per transaction (directory and Bulk files).
     :ivar page_size: resources per search page (REST).
@@ -56,6 +58,7 @@ class SyncRequest:
     server: ServerSpec | None = None
     bulk: bool = False
     group: str | None = None
+    patient_level: bool = False
     types: tuple[str, ...] = TYPES
     batch_size: int = 1_000
     page_size: int = 200
@@ -71,12 +74,16 @@ class SyncRequest:
         if (self.source_dir is None) == (self.server is None):
             raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
         if self.source_dir is not None:
-            if self.bulk or self.group:
-                raise errors.BadInputError("--bulk and --group need --fhir-url, not --source")
+            if self.bulk or self.group or self.patient_level:
+                raise errors.BadInputError("--bulk and its options need --fhir-url, not --source")
             if not self.source_dir.is_dir():
                 raise errors.BadInputError(f"--source {self.source_dir}: not a readable directory")
-        if self.group and not self.bulk:
-            raise errors.BadInputError("--group is for Bulk export: add --bulk")
+        if (self.group or self.patient_level) and not self.bulk:
+            raise errors.BadInputError(
+                "--group and --patient-level are for Bulk export: add --bulk"
+            )
+        if self.group and self.patient_level:
+            raise errors.BadInputError("give --group or --patient-level, not both")
         if self.server is not None:
             self.server.check()
         unknown = sorted(set(self.types) - set(TYPES))
@@ -210,6 +217,7 @@ def _sync(
                     overlap_seconds=request.overlap_seconds,
                     batch_size=request.batch_size,
                     group=request.group,
+                    patient_level=request.patient_level,
                 )
                 puller = rest.RestPuller(fhir, ingestor, options, progress)
                 if request.bulk:

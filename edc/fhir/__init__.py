@@ -3,7 +3,7 @@
 # Three submodules are used as modules: edc.fhir.resources (R4B models, parse_resource,
 # validate_r4; the only importer of fhir.resources), edc.fhir.bulk (Bulk Data export) and
 # edc.fhir.target (which server, with which credentials: ServerSpec, SmartSpec).
-from edc.fhir import bulk, deadlines, origins, resources, target
+from edc.fhir import bulk, deadlines, origins, resources, scratch, target
 from edc.fhir.auth import SmartBackendAuth
 from edc.fhir.bundles import EntryResult, FhirResponse, SearchPage, entry_results
 from edc.fhir.capabilities import Capabilities, ResourceSupport
@@ -50,6 +50,7 @@ __all__ = [
     "origins",
     "parse_retry_after",
     "resources",
+    "scratch",
     "search_token",
     "target",
 ]

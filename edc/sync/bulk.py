@@ -1,5 +1,11 @@
 """Bulk Data pull: one ``$export`` (Group or Patient level), then the files ingested as a batch.
 
+The export is Group-level: the Group named by ``--group``, or else the study's enrollment Group
+that edc keeps on the server (``edc.sync.enrollment_group``, members from the ResearchSubjects,
+which are pulled by REST first). A Patient-level export, every patient of the hospital, only
+when asked for (``--patient-level``). Files go to a private scratch directory that is removed
+afterwards, or by the next sync if this one is killed (``edc.fhir.scratch``).
+
 ``_since`` is the previous export's ``transactionTime`` (kept as each type's cursor), so only
 what changed since then comes back. A patient who joined the study since then has older data
 that ``_since`` leaves out: after the export, such patients get their full history through REST
@@ -11,11 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 from pathlib import Path
 
-from edc.fhir import BulkExportError, UnsupportedFeatureError
+from edc.fhir import BulkExportError, UnsupportedFeatureError, scratch
 from edc.fhir import bulk as fhir_bulk
+from edc.sync import enrollment_group
 from edc.sync.directory import ordered_types
 from edc.sync.incoming import Incoming, instant
 from edc.sync.rest import RestPuller
@@ -34,19 +40,24 @@ def pull_bulk(puller: RestPuller, data_dir: Path) -> tuple[str, ...]:
     """
     fhir, options = puller.fhir, puller.options
     caps = fhir.capabilities()
-    level, owner = ("group", "Group") if options.group else ("patient", "Patient")
+    level, owner = ("patient", "Patient") if options.patient_level else ("group", "Group")
     caps.require(f"a {level}-level Bulk Data export", owner, operation="export")
     types = [t for t in options.types if t in caps.resources]
     skipped = tuple(t for t in options.types if t not in caps.resources)
     cursor = puller.cursors()
+    group = options.group
+    if group is None and not options.patient_level:
+        puller.plan()  # the study's ResearchSubjects must be searchable
+        puller.pull_subjects(cursor.get("ResearchSubject", {}))
+        patient_ids = [pid for _, pid in puller.patients()]
+        group = enrollment_group.ensure(fhir, puller.ingestor.scope.code, patient_ids)
+        cursor = puller.cursors()
     sinces = [instant(cursor.get(t, {}).get("since")) for t in types]
     earliest = min(sinces) if sinces and None not in sinces else None  # type: ignore[type-var]
     since = _text(earliest) if earliest is not None else None
     through = min((int(cursor.get(t, {}).get("patients_through", 0)) for t in types), default=0)
-    scratch = data_dir / "bulk"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="export-") as work:
-        result = _export(puller, Path(work), level, types, since)
+    with scratch.export_directory(data_dir / "bulk") as work:
+        result = _export(puller, work, level, group, types, since)
         files: dict[str, list[Path]] = {}
         for resource_type, path, _ in result.files:
             files.setdefault(resource_type, []).append(path)
@@ -83,12 +94,17 @@ def pull_bulk(puller: RestPuller, data_dir: Path) -> tuple[str, ...]:
 
 
 def _export(
-    puller: RestPuller, directory: Path, level: str, types: list[str], since: str | None
+    puller: RestPuller,
+    directory: Path,
+    level: str,
+    group: str | None,
+    types: list[str],
+    since: str | None,
 ) -> fhir_bulk.ExportResult:
     for attempt in range(1, KICK_OFFS + 1):
         try:
             query = fhir_bulk.ExportQuery(
-                level=level, group_id=puller.options.group, types=types, since=since
+                level=level, group_id=group if level == "group" else None, types=types, since=since
             )
             return fhir_bulk.export(puller.fhir, directory, query)
         except BulkExportError as exc:

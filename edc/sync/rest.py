@@ -51,6 +51,8 @@ class PullOptions:
     overlap_seconds: float
     batch_size: int
     group: str | None
+    # Bulk: export every patient of the server instead of a Group (see edc.sync.bulk).
+    patient_level: bool = False
 
 
 class RestPuller:

@@ -11,6 +11,7 @@ from edc.actions import sync
 from edc.clock import FixedClock, SystemClock
 from edc.fhir import FhirClient, RetryPolicy
 from edc.fhir.target import ServerSpec
+from edc.sync import enrollment_group
 from tests.fhir.faults import RecordingSleep
 from tests.fhir_server.fixture import FhirServer
 from tests.fixtures.database import Database
@@ -44,6 +45,45 @@ def _bulk(warehouse: Warehouse, url: str, clock: FixedClock, **options: object) 
     return sync.sync(warehouse.settings, request, clock=clock, client_factory=client)
 
 
+def test_by_default_only_the_studys_enrollment_group_is_exported(
+    fhir_server: FhirServer, study_warehouse: Warehouse, clock: FixedClock, unique: str
+) -> None:
+    warehouse = study_warehouse
+    trial = trialdata.build(
+        warehouse.study.checked.compiled, 3, tag=unique, study=warehouse.study.study
+    )
+    outsider = {
+        "resourceType": "Patient",
+        "id": f"{unique}-not-in-the-study",
+        "name": [{"family": "Outsider"}],
+    }
+    with FhirClient(fhir_server.base_url) as fhir:
+        trialdata.load(fhir, [*trial.all(), outsider])
+    first = _bulk(warehouse, fhir_server.base_url, clock)
+
+    # Only the study's patients came: the server's other patients (earlier tests' and the
+    # outsider) were not exported, so they are not stored either.
+    assert first.counts["Patient"].new == 3
+    patients = {
+        row[0]
+        for row in warehouse.rows(
+            "SELECT logical_id FROM raw_resource WHERE resource_type = 'Patient'"
+        )
+    }
+    assert patients == {p["id"] for p in trial.resources["Patient"]}
+    with FhirClient(fhir_server.base_url) as fhir:
+        token = f"{enrollment_group.ENROLLMENT_SYSTEM}|{warehouse.study.study}"
+        (group,) = fhir.search("Group", {"identifier": token})
+    assert group["actual"] is True and len(group["member"]) == 3
+
+    # Nothing changed: the Group is not written again (SEKMET would make a new version).
+    second = _bulk(warehouse, fhir_server.base_url, clock)
+    assert second.counts.get("Patient") is None or second.counts["Patient"].new == 0
+    with FhirClient(fhir_server.base_url) as fhir:
+        assert fhir.read("Group", group["id"]).version_id == group["meta"]["versionId"]
+    assert not list((warehouse.settings.data_dir / "bulk").iterdir())
+
+
 def test_a_patient_level_export_then_an_incremental_one(
     fhir_server: FhirServer, study_warehouse: Warehouse, clock: FixedClock, unique: str
 ) -> None:
@@ -54,7 +94,7 @@ def test_a_patient_level_export_then_an_incremental_one(
     late = trial.resources["ResearchSubject"].pop()
     with FhirClient(fhir_server.base_url) as fhir:
         trialdata.load(fhir, list(trial.all()))
-    _bulk(warehouse, fhir_server.base_url, clock)
+    _bulk(warehouse, fhir_server.base_url, clock, patient_level=True)
     # A Patient-level export holds the whole server: our study's part is normalized.
     assert warehouse.count("subject") == 2 and warehouse.count("form_response") == 8
     [(cursor,)] = warehouse.rows(
@@ -66,7 +106,7 @@ def test_a_patient_level_export_then_an_incremental_one(
     changed["item"] = [{"linkId": "nrs", "answer": [{"valueInteger": 10}]}]
     with FhirClient(fhir_server.base_url) as fhir:
         trialdata.load(fhir, [changed, late])
-    second = _bulk(warehouse, fhir_server.base_url, clock)
+    second = _bulk(warehouse, fhir_server.base_url, clock, patient_level=True)
 
     # Only what changed since the last export's transactionTime came back.
     assert second.counts["QuestionnaireResponse"].updated == 1

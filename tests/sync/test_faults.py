@@ -269,8 +269,12 @@ def test_a_failed_bulk_job_is_exit_3_and_ingests_nothing(
 
     assert caught.value.exit_code == errors.EXIT_EXTERNAL_FAILURE
     assert "disk full" in str(caught.value)
-    assert study_warehouse.count("raw_resource") == 0
-    assert study_warehouse.count("sync_cursor") == 0
+    # Nothing from the export: only the ResearchSubjects read (by REST) to keep the study's
+    # enrollment Group, and their cursor.
+    stored = study_warehouse.rows("SELECT DISTINCT resource_type FROM raw_resource")
+    assert stored == [("ResearchSubject",)]
+    cursors = study_warehouse.rows("SELECT resource_type FROM sync_cursor")
+    assert cursors == [("ResearchSubject",)]
 
 
 def test_a_bulk_job_lost_in_a_server_restart_is_started_again(
