@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from edc.warehouse import db, migrate, tables  # noqa: F401  (tables registers every table)
+from edc.warehouse import db, tables  # noqa: F401  (tables registers every table)
 from edc.warehouse.base import Base
 
 config = context.config
@@ -28,8 +28,6 @@ def run_migrations_online() -> None:
                 # SQLite cannot ALTER most things: Alembic rebuilds the table instead.
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
-                # APScheduler's job store lives in the same database but is not ours.
-                include_name=migrate.include_name,
             )
             with context.begin_transaction():
                 context.run_migrations()

@@ -1,14 +1,14 @@
 """`edc scheduler`: sync jobs on a schedule, kept in the warehouse; and the scheduler process.
 
-``add`` stores a job that runs ``edc sync`` for one study and source every interval (the same
-options as the command; a SMART key is stored as its file path, never its content). ``run``
-starts a scheduler process: any number may run against one warehouse, and the job lease
+``add`` stores a job that runs ``edc sync`` for one study and source every interval, as data in
+``scheduled_job`` (the same options as the command; a SMART key as its file path, never its
+content), audited like any change to the warehouse. ``run`` starts a scheduler process: any
+number may run against one warehouse; each builds its jobs from the table, and the job lease
 (``edc.jobs``) makes sure a job never runs twice at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -16,42 +16,40 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from apscheduler.schedulers.base import BaseScheduler
-from sqlalchemy import Engine
 
 from edc import config, errors, jobs
 from edc.actions import sync
-from edc.clock import SystemClock
+from edc.clock import Clock, SystemClock
 from edc.fhir.target import ServerSpec, SmartSpec
-from edc.synced_types import TYPES
-from edc.warehouse import db, leases, migrate, studies
+from edc.warehouse import audit, db, leases, migrate, schedules
 
 log = logging.getLogger("edc.jobs")
 
-SYNC_TARGET = "edc.actions.scheduler:scheduled_sync"
-# A push of a study's outbox to a FHIR server (edc.actions.push).
-PUSH_TARGET = "edc.actions.scheduler:scheduled_push"
 _EVERY = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Shorter intervals are for tests; a real sync interval is minutes.
 MIN_INTERVAL = dt.timedelta(milliseconds=100)
+ACTOR = "edc scheduler"
 
 
 @dataclasses.dataclass(frozen=True)
-class Schedule:
-    """A stored job, its next run, and the last thing that happened to it."""
+class ScheduleStatus:
+    """A stored job, when it runs next (estimated), and the last thing that happened to it."""
 
-    job_id: str
-    every: dt.timedelta
+    schedule: schedules.Schedule
     next_run: dt.datetime | None
-    arguments: dict[str, Any]
     last_outcome: str | None
     last_message: str | None
     holder: str | None
+
+    @property
+    def job_id(self) -> str:
+        return self.schedule.job_id
+
+    @property
+    def source(self) -> str:
+        return self.schedule.source_dir or self.schedule.fhir_url or ""
 
 
 def parse_every(text: str) -> dt.timedelta:
@@ -74,45 +72,64 @@ def add(
     every: dt.timedelta,
     *,
     job_id: str | None = None,
+    clock: Clock | None = None,
 ) -> str:
     """Store a sync job (replacing one with the same id); returns its id.
 
     :raises errors.BadInputError: bad options, or a study that is not registered.
     """
     request.check()
+    clock = clock or SystemClock()
+    source_dir = str(request.source_dir.resolve()) if request.source_dir else None
+    fhir_url = request.server.url if request.server else None
+    source = source_dir or fhir_url or ""
+    job_id = job_id or f"sync-{request.study}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"
+    time_limit = dt.timedelta(seconds=request.time_limit) if request.time_limit else None
     engine = migrate.open_engine(settings.database_url)
     try:
         with db.transaction(db.make_sessionmaker(engine)) as session:
-            studies.get_study(session=session, code=request.study)
-        arguments = _arguments(request)
-        source = arguments["source_dir"] or arguments["fhir_url"]
-        job_id = job_id or f"sync-{request.study}-{hashlib.sha256(source.encode()).hexdigest()[:8]}"
-        with _managing(engine) as scheduler:
-            jobs.add_job(scheduler, job_id, every, SYNC_TARGET, arguments)
+            audit.bind(
+                session,
+                actor=ACTOR,
+                role="system",
+                clock=clock,
+                reason=f"edc scheduler add {job_id}",
+            )
+            schedules.save(
+                session=session,
+                job_id=job_id,
+                study_code=request.study,
+                source_dir=source_dir,
+                fhir_url=fhir_url,
+                every=every,
+                time_limit=time_limit,
+                options=_options(request),
+                clock=clock,
+            )
         return job_id
     finally:
         engine.dispose()
 
 
-def list_schedules(settings: config.Settings) -> list[Schedule]:
+def list_schedules(settings: config.Settings) -> list[ScheduleStatus]:
     """Every stored job with its last recorded run."""
     engine = migrate.open_engine(settings.database_url)
+    clock = SystemClock()
     try:
-        with _managing(engine) as scheduler:
-            stored = scheduler.get_jobs()
+        with db.transaction(db.make_sessionmaker(db.read_only(engine))) as session:
+            stored = schedules.list_all(session=session)
         found = []
-        for job in stored:
-            runs = leases.list_runs(engine, job_id=job.id)
+        for schedule in stored:
+            runs = leases.list_runs(engine, job_id=schedule.job_id)
             last = runs[-1] if runs else None
+            started = max((r.started_at for r in runs), default=schedule.created_at)
             found.append(
-                Schedule(
-                    job_id=job.id,
-                    every=job.trigger.interval,
-                    next_run=job.next_run_time,
-                    arguments=dict(job.args[2]),
+                ScheduleStatus(
+                    schedule=schedule,
+                    next_run=max(started + schedule.every, clock.now()),
                     last_outcome=last.outcome if last else None,
-                    last_message=last.message if last else None,
-                    holder=leases.holder_of(engine, job.id, SystemClock()),
+                    last_message=(last.message if last else None) or schedule.problem,
+                    holder=leases.holder_of(engine, schedule.job_id, clock),
                 )
             )
         return found
@@ -120,18 +137,22 @@ def list_schedules(settings: config.Settings) -> list[Schedule]:
         engine.dispose()
 
 
-def remove(settings: config.Settings, job_id: str) -> None:
+def remove(settings: config.Settings, job_id: str, *, clock: Clock | None = None) -> None:
     """Delete a stored job.
 
     :raises errors.BadInputError: when there is no such job.
     """
     engine = migrate.open_engine(settings.database_url)
     try:
-        with _managing(engine) as scheduler:
-            if scheduler.get_job(job_id) is None:
-                known = ", ".join(job.id for job in scheduler.get_jobs()) or "none"
-                raise errors.BadInputError(f"no scheduled job {job_id!r}", f"jobs: {known}")
-            scheduler.remove_job(job_id)
+        with db.transaction(db.make_sessionmaker(engine)) as session:
+            audit.bind(
+                session,
+                actor=ACTOR,
+                role="system",
+                clock=clock or SystemClock(),
+                reason=f"edc scheduler remove {job_id}",
+            )
+            schedules.remove(session=session, job_id=job_id)
     finally:
         engine.dispose()
 
@@ -140,15 +161,17 @@ def run(settings: config.Settings, *, duration: float | None = None) -> None:
     """Run the stored jobs until SIGTERM/SIGINT (or for ``duration`` seconds), then stop,
     letting running jobs finish."""
     engine = migrate.open_engine(settings.database_url)
-    scheduler = jobs.build_scheduler(engine)
+    scheduler = jobs.build_scheduler()
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
     try:
-        scheduler.start()
+        scheduler.start(paused=True)
+        jobs.keep_in_step(scheduler, engine, run_schedule)
+        scheduler.resume()
         log.info(
-            "Scheduler %s started with %d job(s)", jobs.holder_name(), len(scheduler.get_jobs())
+            "Scheduler %s started with %d job(s)", jobs.holder_name(), len(scheduler.get_jobs()) - 1
         )
         stop.wait(duration)
     finally:
@@ -158,66 +181,38 @@ def run(settings: config.Settings, *, duration: float | None = None) -> None:
         engine.dispose()
 
 
-def add_push(settings: config.Settings, study: str, server: ServerSpec, every: dt.timedelta) -> str:
-    """Store a job that pushes a study's outbox to ``server`` every ``every``; returns its id.
+def run_schedule(schedule: schedules.Schedule) -> None:
+    """What a stored sync job runs (in a scheduler process, with its settings).
 
-    The job acts as the scheduler's user (``--user``/``EDC_USER`` of ``edc scheduler run``),
-    who needs a role that may push (e.g. data_manager).
-
-    :raises errors.BadInputError: an unusable server or an unknown study.
+    :raises errors.BadInputError: when the stored options do not read back (the row was
+        altered outside edc), or are not usable any more.
     """
-    server.check()
-    engine = migrate.open_engine(settings.database_url)
-    try:
-        with db.transaction(db.make_sessionmaker(engine)) as session:
-            studies.get_study(session=session, code=study)
-        job_id = f"push-{study}-{hashlib.sha256(server.url.encode()).hexdigest()[:8]}"
-        arguments = {"study": study, **_server_arguments(server)}
-        with _managing(engine) as scheduler:
-            jobs.add_job(scheduler, job_id, every, PUSH_TARGET, arguments)
-        return job_id
-    finally:
-        engine.dispose()
-
-
-def scheduled_push(**arguments: Any) -> None:
-    """What a stored push job runs (in a scheduler process, with its settings)."""
-    from edc.actions import push
-    from edc.actions.workspace import Workspace
-
+    if schedule.options is None:
+        raise errors.BadInputError(f"job {schedule.job_id}: {schedule.problem}")
     settings = config.load_settings()
-    with Workspace.open(settings) as workspace:
-        result = push.push(workspace, arguments["study"], _server(arguments))
-    log.info("Pushed %s: %d delivered, %d pending", result.study, len(result.delivered),
-             result.pending)  # fmt: skip
-
-
-def _server(arguments: dict[str, Any]) -> ServerSpec:
-    smart = arguments.get("smart")
-    spec = SmartSpec(**{**smart, "key_file": Path(smart["key_file"])}) if smart else None
-    return ServerSpec(arguments["fhir_url"], spec, max_attempts=arguments["max_attempts"])
-
-
-def _server_arguments(server: ServerSpec) -> dict[str, Any]:
-    smart = server.smart
-    return {
-        "fhir_url": server.url,
-        "max_attempts": server.max_attempts,
-        "smart": {**dataclasses.asdict(smart), "key_file": str(smart.key_file)} if smart else None,
-    }
-
-
-def scheduled_sync(**arguments: Any) -> None:
-    """What a stored sync job runs (in a scheduler process, with its settings)."""
-    settings = config.load_settings()
-    server = _server(arguments) if arguments.get("fhir_url") else None
+    options = schedule.options
+    server = None
+    if schedule.fhir_url:
+        smart = options.smart
+        spec = (
+            SmartSpec(**{**smart.model_dump(), "key_file": Path(smart.key_file)}) if smart else None
+        )
+        server = ServerSpec(
+            schedule.fhir_url,
+            spec,
+            max_attempts=options.max_attempts,
+            trusted_origins=options.trusted_origins,
+        )
+    limit = schedule.time_limit or jobs.DEFAULT_TIME_LIMIT
     request = sync.SyncRequest(
-        study=arguments["study"],
-        source_dir=Path(arguments["source_dir"]) if arguments.get("source_dir") else None,
+        study=schedule.study_code,
+        source_dir=Path(schedule.source_dir) if schedule.source_dir else None,
         server=server,
-        bulk=arguments.get("bulk", False),
-        group=arguments.get("group"),
-        types=tuple(arguments.get("types") or TYPES),
+        bulk=options.bulk,
+        group=options.group,
+        patient_level=options.patient_level,
+        types=options.types,
+        time_limit=limit.total_seconds(),
     )
     result = sync.sync(settings, request, actor=f"edc scheduler ({request.study})")
     log.info("Synced %s: %s", request.study, "; ".join(result.lines()[-1:]))
@@ -232,29 +227,25 @@ def every_text(every: dt.timedelta) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-def _arguments(request: sync.SyncRequest) -> dict[str, Any]:
+def _options(request: sync.SyncRequest) -> schedules.SyncOptions:
     server = request.server
-    where = (
-        _server_arguments(server)
-        if server
-        else {"fhir_url": None, "max_attempts": 5, "smart": None}
+    smart = server.smart if server else None
+    return schedules.SyncOptions(
+        types=tuple(request.types),
+        bulk=request.bulk,
+        group=request.group,
+        patient_level=request.patient_level,
+        max_attempts=server.max_attempts if server else 5,
+        trusted_origins=server.trusted_origins if server else (),
+        smart=schedules.SmartOptions(
+            client_id=smart.client_id,
+            key_file=str(smart.key_file.resolve()),
+            kid=smart.kid,
+            alg=smart.alg,
+            scope=smart.scope,
+            token_url=smart.token_url,
+            allow_http=smart.allow_http,
+        )
+        if smart
+        else None,
     )
-    return {
-        "study": request.study,
-        "source_dir": str(request.source_dir.resolve()) if request.source_dir else None,
-        **where,
-        "bulk": request.bulk,
-        "group": request.group,
-        "types": list(request.types),
-    }
-
-
-@contextlib.contextmanager
-def _managing(engine: Engine) -> Iterator[BaseScheduler]:
-    """A paused scheduler on the job store: jobs are read and written, none runs."""
-    scheduler = jobs.build_scheduler(engine, workers=1)
-    scheduler.start(paused=True)
-    try:
-        yield scheduler
-    finally:
-        scheduler.shutdown(wait=False)

@@ -92,4 +92,5 @@ RESOURCE_DIRECTIONS = ("received", "sent")
 # A scheduled job run: still going, done, failed (retried at the next interval), or skipped
 # because another scheduler process held the job's lease.
 JOB_RUN_OUTCOMES = ("running", "ok", "failed", "skipped")
+JOB_KINDS = ("sync",)
 DATA_PROBLEM_STATUSES = ("open", "resolved")

@@ -20,10 +20,6 @@ import edc
 from edc import errors
 from edc.warehouse import db
 
-# Tables in the warehouse database that are not ours: APScheduler creates and owns its job store
-# (edc.jobs), so migrations and schema comparisons leave it alone.
-FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
-
 # Date-prefixed revision files, e.g. 2026_11_22_3f2a9c1d0b7e_create_warehouse.py ("%%" because
 # the value goes through configparser interpolation).
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s"
@@ -39,15 +35,6 @@ def script_location() -> Path:
         if (candidate / "env.py").is_file():
             return candidate
     raise errors.EdcError(f"no migration scripts in {package / '_migrations'} or beside {package}")
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic ``include_name`` hook: compare and migrate our tables only (not ``FOREIGN_TABLES``).
-
-    Pass it to ``MigrationContext.configure(opts={"include_name": include_name})`` as well when
-    comparing a database with the models.
-    """
-    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def alembic_config(engine: Engine | None = None, scripts: Path | None = None) -> Config:

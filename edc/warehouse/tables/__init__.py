@@ -11,7 +11,7 @@ from edc.warehouse.tables.fhir import (
     RawResourceRow,
     SyncCursorRow,
 )
-from edc.warehouse.tables.jobs import JobLeaseRow, JobRunRow
+from edc.warehouse.tables.jobs import JobLeaseRow, JobRunRow, ScheduledJobRow
 from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
 from edc.warehouse.tables.monitoring import (
     DataQueryMessageRow,
@@ -63,6 +63,7 @@ __all__ = [
     "RandomizationSlotRow",
     "RawResourceRow",
     "RoleAssignmentRow",
+    "ScheduledJobRow",
     "ScreeningRecordRow",
     "ScreeningResourceRow",
     "ScreeningResultRow",
