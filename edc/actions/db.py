@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from edc import config
+import sqlalchemy as sa
+
+from edc import config, errors
 from edc.warehouse import db, migrate
 
 
@@ -28,12 +30,37 @@ def upgrade(settings: config.Settings, revision: str = "head") -> SchemaState:
     return current(settings)
 
 
-def downgrade(settings: config.Settings, revision: str) -> SchemaState:
+def downgrade(
+    settings: config.Settings, revision: str, *, yes_destroy_data: bool = False
+) -> SchemaState:
     """Migrate the configured warehouse down to ``revision`` ("base" removes every table).
 
-    :raises errors.BadInputError: for an unusable database URL or an unknown revision.
+    A downgrade drops what later revisions added, data included ("base": everything, the audit
+    trail too). So it is refused on a warehouse holding data unless ``yes_destroy_data``, and
+    always while a study is locked: locked data is kept whatever anyone confirms.
+
+    :raises errors.BadInputError: for an unusable database URL or an unknown revision, a
+        warehouse holding data without ``yes_destroy_data``, or a locked study.
     :raises errors.ExternalSystemError: when the database cannot be reached.
     """
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.reporting_failures(engine), db.read_only(engine).connect() as connection:
+            locked = locked_studies(connection)
+            rows = audit_rows(connection)
+    finally:
+        engine.dispose()
+    if locked:
+        raise errors.BadInputError(
+            f"refusing to downgrade: study {', '.join(locked)} is locked",
+            "locked data is never destroyed; a downgrade needs the study unlocked (with a reason)",
+        )
+    if rows and not yes_destroy_data:
+        raise errors.BadInputError(
+            f"refusing to downgrade to {revision}: the warehouse holds data "
+            f"({rows:,} audit rows), which a downgrade drops with the tables that hold it",
+            "back the database up, then confirm with --yes-destroy-data",
+        )
     migrate.downgrade(settings.database_url, revision)
     return current(settings)
 
@@ -45,6 +72,29 @@ def current(settings: config.Settings) -> SchemaState:
     """
     at, head = migrate.current(settings.database_url), migrate.head_revision()
     return SchemaState(at, head, at == head)
+
+
+def audit_rows(connection: sa.Connection) -> int:
+    """How many audit rows the warehouse holds (0 when it has no audit table yet)."""
+    if not sa.inspect(connection).has_table("audit_event"):
+        return 0
+    return int(connection.execute(sa.text("SELECT count(*) FROM audit_event")).scalar_one())
+
+
+def locked_studies(connection: sa.Connection) -> list[str]:
+    """Codes of the studies whose latest study-level lock event says ``locked``."""
+    inspector = sa.inspect(connection)
+    if not inspector.has_table("lock_event"):
+        return []
+    # The newest event of each study (subject NULL: the whole study) sets its state.
+    latest = sa.text(
+        "SELECT s.code FROM lock_event e JOIN study s ON s.id = e.study_id "
+        "WHERE e.subject_id IS NULL AND e.state = 'locked' AND e.id = ("
+        "  SELECT max(l.id) FROM lock_event l"
+        "  WHERE l.study_id = e.study_id AND l.subject_id IS NULL) "
+        "ORDER BY s.code"
+    )
+    return [str(code) for (code,) in connection.execute(latest)]
 
 
 def _create_sqlite_folder(url: str) -> None:
