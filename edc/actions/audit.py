@@ -1,4 +1,5 @@
-"""`edc audit`: check the audit chain, and show the history of one record."""
+"""`edc audit`: check the audit chain and its checkpoints, record a checkpoint, show a record's
+history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy import Connection, Engine, select
 
 from edc import config, errors
 from edc.actions import blinding
-from edc.warehouse import chain, db, migrate
+from edc.clock import Clock, SystemClock
+from edc.warehouse import chain, checkpoints, db, migrate
 from edc.warehouse.base import Base, table_of
 from edc.warehouse.tables.audit import AuditEventRow
 
@@ -29,27 +31,76 @@ class HistoryEntry:
     reason: str | None
 
 
-def verify(settings: config.Settings) -> chain.ChainReport:
-    """Recompute the audit hash chain of the configured warehouse.
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """An intact audit trail: the chain, what the checkpoints showed, the checkpoint added."""
 
-    :returns: the report of an intact chain (row count and head hash).
-    :raises errors.CheckFailedError: naming the first row that breaks the chain.
-    :raises errors.BadInputError: when the database is not migrated to this edc's schema.
+    report: chain.ChainReport
+    finding: checkpoints.Finding | None
+    written: checkpoints.Checkpoint | None
+
+
+def verify(
+    settings: config.Settings, *, with_checkpoints: bool = True, clock: Clock | None = None
+) -> Verification:
+    """Recompute the audit hash chain, then check it against the checkpoints kept outside the
+    database (rows cut off its end, or rewritten with every later hash recomputed, fail there);
+    when all holds, append a checkpoint of it (event ``verify``).
+
+    :param with_checkpoints: False checks the chain only (and writes no checkpoint).
+    :raises errors.CheckFailedError: naming the first row that breaks the chain, or what the
+        checkpoints show (rows missing, rows rewritten, a checkpoint line not genuine).
+    :raises errors.BadInputError: when the database is not migrated to this edc's schema, or
+        the checkpoint file cannot be read.
     """
     engine = open_warehouse(settings)
+    location = checkpoints.location_for(settings)
+    warehouse = checkpoints.warehouse_id(settings.database_url)
     try:
         with db.read_only(engine).connect() as connection:
             report = chain.verify(connection)
+            if report.first_break is not None:
+                brk = report.first_break
+                raise errors.CheckFailedError(
+                    f"audit chain broken at row {brk.seq} ({brk.table_name} {brk.record_id}): "
+                    f"{brk.problem}",
+                    f"{report.rows} rows before it verify; the last good hash is "
+                    f"{report.head_hash}",
+                )
+            if not with_checkpoints:
+                return Verification(report, None, None)
+            finding = checkpoints.verify(connection, location, warehouse=warehouse)
+            if finding.problem is not None:
+                raise errors.CheckFailedError(
+                    f"audit trail does not match its checkpoints: {finding.problem}",
+                    f"the chain itself verifies ({report.rows:,} rows); {finding.checked} "
+                    f"checkpoint(s) of this warehouse in {location.log}",
+                )
+            written = checkpoints.write(
+                connection,
+                location,
+                warehouse=warehouse,
+                event="verify",
+                clock=clock or SystemClock(),
+            )
     finally:
         engine.dispose()
-    if report.first_break is not None:
-        brk = report.first_break
-        raise errors.CheckFailedError(
-            f"audit chain broken at row {brk.seq} ({brk.table_name} {brk.record_id}): "
-            f"{brk.problem}",
-            f"{report.rows} rows before it verify; the last good hash is {report.head_hash}",
-        )
-    return report
+    return Verification(report, finding, written)
+
+
+def checkpoint(
+    settings: config.Settings, *, event: str = "manual", clock: Clock | None = None
+) -> checkpoints.Checkpoint:
+    """Append a checkpoint of the audit chain as it is now (e.g. before a backup).
+
+    :raises errors.BadInputError: when the warehouse is not migrated, or the checkpoint file
+        or key cannot be used.
+    """
+    engine = _open(settings)
+    try:
+        return checkpoints.record(settings, engine, event=event, clock=clock or SystemClock())
+    finally:
+        engine.dispose()
 
 
 def history(settings: config.Settings, record: str) -> list[HistoryEntry]:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from edc import config, errors, logs
 from edc.clock import Clock, SystemClock
 from edc.fhir import FhirClient
@@ -28,9 +30,11 @@ from edc.sync import cursors, directory, rest
 from edc.sync.ingest import Ingestor, TypeCounts
 from edc.sync.scope import load_scope
 from edc.synced_types import TYPES
-from edc.warehouse import db, migrate, site_summary
+from edc.warehouse import checkpoints, db, migrate, site_summary
 
 ClientFactory = Callable[[ServerSpec], FhirClient]
+log = logging.getLogger("edc.sync")
+
 log = logging.getLogger("edc.sync")
 
 
@@ -229,6 +233,7 @@ def _sync(
             problems = site_summary.list_problem_groups(
                 session=session, study_code=request.study, after_id=problems_before
             )
+        _checkpoint(settings, engine, clock)
     finally:
         engine.dispose()
     result = SyncResult(
@@ -253,3 +258,12 @@ def _sync(
             "\n".join(result.lines()),
         )
     return result
+
+
+def _checkpoint(settings: config.Settings, engine: Engine, clock: Clock) -> None:
+    # The data is committed whatever happens here; a checkpoint that cannot be written is an
+    # error in the log, and `edc audit verify` reports what it cannot check.
+    try:
+        checkpoints.record(settings, engine, event="sync", clock=clock)
+    except errors.UserError as exc:
+        log.error("No audit checkpoint was written after this sync: %s", exc)
