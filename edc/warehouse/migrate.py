@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
+from sqlalchemy.exc import ProgrammingError
 
 import edc
 from edc import errors
@@ -164,3 +165,8 @@ def _run(engine: Engine, operation: Callable[[Config], None], scripts: Path | No
             operation(config)
     except CommandError as exc:
         raise errors.BadInputError(f"migration failed: {exc}") from None
+    except ProgrammingError as exc:  # e.g. "must be owner of relation ...": the wrong role
+        raise errors.BadInputError(
+            f"the database refused the migration: {str(exc.orig).strip()}",
+            "migrate as the role that owns the schema (deploy/runbook.md, 'Database roles')",
+        ) from None

@@ -18,6 +18,7 @@ from edc.actions import scheduler, sync
 from edc.clock import SystemClock
 from edc.fhir.target import ServerSpec, SmartSpec
 from edc.warehouse import db, leases, migrate, schedules
+from tests.fixtures.owner import as_owner
 from tests.sync.conftest import Warehouse
 
 JOBS_AS_DATA = "7e41c9a2d5b8"  # the migration that stores scheduled jobs as data
@@ -77,7 +78,7 @@ def test_a_row_altered_in_the_database_fails_its_job_and_runs_nothing(
     request = sync.SyncRequest(study="MINI-01", source_dir=_source(tmp_path))
     scheduler.add(warehouse.settings, request, dt.timedelta(minutes=5))
     payload = pickle.dumps(print).hex()
-    with warehouse.database.engine.begin() as connection:
+    with as_owner(warehouse.database) as connection:  # the write guard would refuse edc_app
         connection.execute(
             sa.text("UPDATE scheduled_job SET options_json = :bad"),
             {"bad": f'{{"types": ["Patient"], "callable": "{payload}"}}'},

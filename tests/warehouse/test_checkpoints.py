@@ -22,6 +22,7 @@ from edc.warehouse import chain, checkpoints
 from edc.warehouse.base import table_of
 from edc.warehouse.tables.audit import AuditEventRow
 from tests.fixtures.database import Database
+from tests.fixtures.owner import as_owner
 from tests.sync import trialdata
 from tests.sync.conftest import Warehouse, protocols, warehouse
 
@@ -50,12 +51,7 @@ def _append(database: Database, count: int) -> None:
 
 def _as_owner(database: Database, *statements: str | tuple[str, dict[str, object]]) -> None:
     """Run SQL as the database owner would, the audit triggers switched off."""
-    with database.engine.begin() as connection:
-        if database.backend == "postgresql":
-            connection.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            for name in ("audit_event_no_update", "audit_event_no_delete"):
-                connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    with as_owner(database) as connection:
         for statement in statements:
             sql, values = statement if isinstance(statement, tuple) else (statement, {})
             connection.execute(text(sql), values)
