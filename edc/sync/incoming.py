@@ -153,7 +153,8 @@ def r4_problems(
 def response_header_problems(resource: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The R4 elements of a QuestionnaireResponse outside ``item`` that sync relies on."""
     problems = []
-    if resource.get("status") not in QR_STATUSES:
+    status = resource.get("status")
+    if not isinstance(status, str) or status not in QR_STATUSES:  # a list or map is unhashable
         problems.append(("QuestionnaireResponse.status", f"{resource.get('status')!r} is not "
                          "an R4 QuestionnaireResponse status"))  # fmt: skip
     if not isinstance(resource.get("questionnaire"), str):
