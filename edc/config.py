@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edc import errors
+from edc.redact import mask_secrets
 
 DEFAULT_DATA_DIR = "edc-data"
 CONFIG_FILE_NAME = "edc.toml"
@@ -64,6 +65,8 @@ class SmartDefaults(BaseModel):
     kid: str | None = None
     alg: str = "RS384"
     token_url: str | None = None
+    # SMART over plain http off loopback sends tokens in clear: test networks only.
+    allow_http: bool = False
 
 
 class Settings(BaseModel):
@@ -74,6 +77,12 @@ class Settings(BaseModel):
     :ivar user: who is acting: recorded as the actor of what this process changes, and the
         user whose roles apply (default: the operating system's login name).
     :ivar smart: default SMART Backend Services credentials for FHIR servers.
+    :ivar fhir_trusted_origins: servers besides a FHIR server that edc may send requests to on
+        its behalf (its authorisation server, its Bulk status host).
+    :ivar audit_checkpoints: the file of audit checkpoints (default
+        ``<data_dir>/audit/checkpoints.ndjson``), outside the database.
+    :ivar audit_key_file: the HMAC key of the checkpoints (default
+        ``<data_dir>/audit/checkpoint.key``), outside the database.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -82,6 +91,9 @@ class Settings(BaseModel):
     database_url: str
     user: str = Field(default_factory=login_name, min_length=1)
     smart: SmartDefaults = SmartDefaults()
+    fhir_trusted_origins: tuple[str, ...] = ()
+    audit_checkpoints: Path | None = None
+    audit_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -113,6 +125,10 @@ SETTINGS: tuple[SettingInfo, ...] = (
     SettingInfo("fhir_kid", "SMART key id"),
     SettingInfo("fhir_alg", "SMART signing algorithm (RS384 or ES384)"),
     SettingInfo("fhir_token_url", "SMART token endpoint (default: discovered)"),
+    SettingInfo("fhir_allow_http", "SMART over plain http off 127.0.0.1 (1: test networks only)"),
+    SettingInfo("fhir_trusted_origins", "other servers a FHIR server's requests may go to (URLs)"),
+    SettingInfo("audit_checkpoints", "audit checkpoint file, outside the database"),
+    SettingInfo("audit_key_file", "HMAC key of the audit checkpoints, outside the database"),
 )
 _NAMES = frozenset(info.name for info in SETTINGS)
 
@@ -165,6 +181,9 @@ def explain_settings(
         "database_url": settings.database_url,
         "user": settings.user,
         **{f"fhir_{k}": v for k, v in settings.smart.model_dump().items()},
+        "fhir_trusted_origins": ",".join(settings.fhir_trusted_origins) or None,
+        "audit_checkpoints": settings.audit_checkpoints,
+        "audit_key_file": settings.audit_key_file,
     }
     explained = []
     for info in SETTINGS:
@@ -177,13 +196,9 @@ def explain_settings(
 
 
 def mask_url(url: str) -> str:
-    """``postgresql://alice:secret@host/db`` -> ``postgresql://alice:***@host/db``."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    name = credentials.split(":", 1)[0]
-    return f"{scheme}://{name}:***@{host}"
+    """``postgresql://alice:secret@host/db`` -> ``postgresql://alice:***@host/db`` (the one
+    masking rule, ``edc.redact.mask_secrets``)."""
+    return mask_secrets(url)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +256,10 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
         fhir_kid: str | None = None
         fhir_alg: str | None = None
         fhir_token_url: str | None = None
+        fhir_allow_http: str | None = None
+        fhir_trusted_origins: str | None = None
+        audit_checkpoints: str | None = None
+        audit_key_file: str | None = None
 
     source = EnvSettingsSource(_Env)
     source.env_vars = {key.lower(): value for key, value in env.items()}
@@ -275,14 +294,21 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, Source], origin: _Or
     database_url = values.get("database_url") or f"sqlite:///{data_dir / 'warehouse.sqlite3'}"
     smart = {
         key: values[f"fhir_{key}"]
-        for key in ("client_id", "key_file", "kid", "alg", "token_url")
+        for key in ("client_id", "key_file", "kid", "alg", "token_url", "allow_http")
         if f"fhir_{key}" in values
     }
     fields: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
     if "user" in values:
         fields["user"] = values["user"]
+    if "fhir_trusted_origins" in values:
+        fields["fhir_trusted_origins"] = tuple(
+            url.strip() for url in values["fhir_trusted_origins"].split(",") if url.strip()
+        )
+    for name in ("audit_checkpoints", "audit_key_file"):
+        if name in values:
+            fields[name] = Path(values[name])
     try:
-        return Settings(**fields, smart=SmartDefaults(**smart))
+        return Settings(**fields, smart=smart)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -33,11 +33,23 @@ class HistoryEntry:
 
 @dataclasses.dataclass(frozen=True)
 class Verification:
-    """An intact audit trail: the chain, what the checkpoints showed, the checkpoint added."""
+    """An intact audit trail: the chain (``chain.ChainReport``'s fields), what its checkpoints
+    showed (None when they were skipped), and the checkpoint this verification added.
 
-    report: chain.ChainReport
-    finding: checkpoints.Finding | None
-    written: checkpoints.Checkpoint | None
+    :ivar checkpoints_checked: checkpoints of this warehouse found to hold.
+    :ivar other_warehouses: checkpoints in the file that belong to other warehouses.
+    :ivar latest_checkpoint: when the latest of them was written.
+    :ivar checkpoint_added: when this verification's checkpoint was written.
+    """
+
+    rows: int
+    head_seq: int
+    head_hash: str
+    first_break: chain.Break | None
+    checkpoints_checked: int | None
+    other_warehouses: int | None
+    latest_checkpoint: str | None
+    checkpoint_added: str | None
 
 
 def verify(
@@ -68,7 +80,9 @@ def verify(
                     f"{report.head_hash}",
                 )
             if not with_checkpoints:
-                return Verification(report, None, None)
+                return Verification(
+                    report.rows, report.head_seq, report.head_hash, None, None, None, None, None
+                )
             finding = checkpoints.verify(connection, location, warehouse=warehouse)
             if finding.problem is not None:
                 raise errors.CheckFailedError(
@@ -85,7 +99,16 @@ def verify(
             )
     finally:
         engine.dispose()
-    return Verification(report, finding, written)
+    return Verification(
+        rows=report.rows,
+        head_seq=report.head_seq,
+        head_hash=report.head_hash,
+        first_break=None,
+        checkpoints_checked=finding.checked,
+        other_warehouses=finding.other_warehouses,
+        latest_checkpoint=finding.latest.at if finding.latest else None,
+        checkpoint_added=written.at,
+    )
 
 
 def checkpoint(
@@ -96,7 +119,7 @@ def checkpoint(
     :raises errors.BadInputError: when the warehouse is not migrated, or the checkpoint file
         or key cannot be used.
     """
-    engine = _open(settings)
+    engine = open_warehouse(settings)
     try:
         return checkpoints.record(settings, engine, event=event, clock=clock or SystemClock())
     finally:

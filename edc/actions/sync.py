@@ -35,8 +35,6 @@ from edc.warehouse import checkpoints, db, migrate, site_summary
 ClientFactory = Callable[[ServerSpec], FhirClient]
 log = logging.getLogger("edc.sync")
 
-log = logging.getLogger("edc.sync")
-
 
 @dataclasses.dataclass(frozen=True)
 class SyncRequest:

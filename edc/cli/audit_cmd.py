@@ -12,9 +12,9 @@ from edc.cli import render, state
 from edc.cli.options import FormatOption
 
 if TYPE_CHECKING:
-    from edc.actions.audit import HistoryEntry
+    from edc.actions.audit import HistoryEntry, Verification
     from edc.actions.casebook import CasebookEntry
-    from edc.warehouse.chain import ChainReport
+    from edc.warehouse.checkpoints import Checkpoint
 
 app = typer.Typer(
     help="verify the audit trail, or show the history of records", no_args_is_help=True
@@ -25,16 +25,57 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="audit")
 
 
-def _intact(report: ChainReport) -> str:
-    return f"audit chain intact: {report.rows} rows, head {report.head_seq} {report.head_hash}"
+def _intact(result: Verification) -> list[str]:
+    lines = [f"audit chain intact: {result.rows} rows, head {result.head_seq} {result.head_hash}"]
+    if result.checkpoints_checked is None:
+        lines.append("checkpoints: not checked (--skip-checkpoints)")
+    elif result.latest_checkpoint is None:
+        lines.append("checkpoints: none of this warehouse yet (this verification added the first)")
+    else:
+        lines.append(
+            f"checkpoints: {result.checkpoints_checked} of this warehouse hold, the latest of "
+            f"{result.latest_checkpoint}"
+        )
+    return lines
 
 
 @app.command()
-def verify(fmt: FormatOption = render.Format.table) -> None:
-    """Recompute the hash chain; exit 1 naming the first broken row."""
+def verify(
+    skip_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--skip-checkpoints",
+            help="check the chain only (it cannot show rows cut off or recomputed)",
+        ),
+    ] = False,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Recompute the hash chain and check it against the checkpoints; exit 1 if broken.
+
+    The checkpoints (EDC_AUDIT_CHECKPOINTS, keyed by EDC_AUDIT_KEY_FILE) are kept outside the
+    database: rows cut off the end of the trail, or rewritten with every later hash
+    recomputed, show there. Exit 1 names what is wrong; when all holds, a checkpoint is added.
+    """
     from edc.actions import audit
 
-    state.emit(audit.verify(state.settings()), fmt, render.View(headline=_intact))
+    result = audit.verify(state.settings(), with_checkpoints=not skip_checkpoints)
+    state.emit(result, fmt, render.View(headline=_intact))
+
+
+def _recorded(written: Checkpoint) -> str:
+    return f"checkpoint: {written.rows} rows, head {written.head_hash} at {written.at}"
+
+
+@app.command()
+def checkpoint(fmt: FormatOption = render.Format.table) -> None:
+    """Record the audit chain's row count and head hash outside the database.
+
+    Appends a keyed checkpoint to the checkpoint file. Syncs and verifications add one on their
+    own; add one by hand before a backup or a migration.
+    """
+    from edc.actions import audit
+
+    state.emit(audit.checkpoint(state.settings()), fmt, render.View(headline=_recorded))
 
 
 def _casebook_entry() -> type[CasebookEntry]:

@@ -40,11 +40,27 @@ def upgrade(
 
 
 @app.command()
-def downgrade(revision: RevisionArgument, fmt: FormatOption = render.Format.table) -> None:
-    """Migrate down to REV ('base' removes every table)."""
+def downgrade(
+    revision: RevisionArgument,
+    yes_destroy_data: Annotated[
+        bool,
+        typer.Option(
+            "--yes-destroy-data",
+            help="confirm that the data the downgrade drops may be destroyed (back it up first)",
+        ),
+    ] = False,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Migrate down to REV ('base' removes every table).
+
+    A downgrade drops what later revisions added, with its data ('base': everything, the audit
+    trail too). It is refused on a warehouse that holds data unless --yes-destroy-data, and
+    always while a study is locked.
+    """
     from edc.actions import db
 
-    state.emit(db.downgrade(state.settings(), revision), fmt, render.View(headline=_at))
+    done = db.downgrade(state.settings(), revision, yes_destroy_data=yes_destroy_data)
+    state.emit(done, fmt, render.View(headline=_at))
 
 
 @app.command()

@@ -103,6 +103,22 @@ class ServerFlags:
         str | None,
         typer.Option(metavar="URL", help="default: discovered", rich_help_panel=SMART_PANEL),
     ] = None
+    smart_allow_http: Annotated[
+        bool,
+        typer.Option(
+            "--smart-allow-http",
+            help="allow SMART over plain http off 127.0.0.1 (tokens in clear; test networks)",
+            rich_help_panel=SMART_PANEL,
+        ),
+    ] = False
+    fhir_trust_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="URL",
+            help="another server edc may send this server's requests to (its authorisation "
+            "server, its Bulk status host); repeatable; also EDC_FHIR_TRUSTED_ORIGINS",
+        ),
+    ] = None
 
     def spec(self, settings: config.Settings, url: str, *, scope: str) -> ServerSpec:
         """The server these flags and the settings name, checked (no network yet).
@@ -125,13 +141,20 @@ class ServerFlags:
                 scope=self.smart_scope or scope,
                 alg=self.smart_alg.value if self.smart_alg else defaults.alg,
                 token_url=self.smart_token_url or defaults.token_url,
+                allow_http=self.smart_allow_http or defaults.allow_http,
             )
         elif (client_id, key_file, kid) != (None, None, None):
             raise errors.BadInputError(
                 "SMART credentials are incomplete",
                 "give all of --smart-client-id, --smart-key and --smart-kid (or EDC_FHIR_*)",
             )
-        return ServerSpec(url, smart, max_attempts=self.max_attempts).check()
+        trusted = (*settings.fhir_trusted_origins, *(self.fhir_trust_origin or ()))
+        return ServerSpec(
+            url,
+            smart,
+            max_attempts=self.max_attempts,
+            trusted_origins=tuple(dict.fromkeys(trusted)),
+        ).check()
 
 
 def include(flags_type: type[Any], name: str) -> Callable[[Callable[..., R]], Callable[..., R]]:

@@ -17,10 +17,11 @@ app = typer.Typer(
     no_args_is_help=True, short_help="run syncs on a schedule (jobs stored in the warehouse)"
 )
 app.info.help = (
-    "Run syncs on a schedule. Jobs are kept in the warehouse, so they survive restarts and "
-    "every scheduler process sees them. Several `edc scheduler run` processes may share one "
-    "warehouse: a lease in the database keeps each job from running twice at once. A failed "
-    "run is logged, recorded, and tried again at the next interval."
+    "Run syncs on a schedule. Jobs are kept in the warehouse (table scheduled_job, audited), so "
+    "they survive restarts and every scheduler process sees them. Several `edc scheduler run` "
+    "processes may share one warehouse: a lease in the database keeps each job from running "
+    "twice at once. A failed run is logged, recorded, and tried again at the next interval; a "
+    "run past its --time-limit (default 6 hours) is stopped."
 )
 JobId = Annotated[str, typer.Argument(metavar="ID", help="the job id (see `edc scheduler list`)")]
 
@@ -77,10 +78,10 @@ def list_(fmt: FormatOption = render.Format.table) -> None:
     rows = [
         JobRow(
             job_id=item.job_id,
-            study=str(item.arguments.get("study")),
-            source=str(item.arguments.get("source_dir") or item.arguments.get("fhir_url")),
-            every=scheduler.every_text(item.every),
-            every_seconds=item.every.total_seconds(),
+            study=item.schedule.study_code,
+            source=item.source,
+            every=scheduler.every_text(item.schedule.every),
+            every_seconds=item.schedule.every.total_seconds(),
             next_run=item.next_run,
             last_outcome=item.last_outcome,
             last_message=item.last_message,

@@ -53,10 +53,30 @@ class SourceFlags:
     fhir_url: FhirUrlOption = None
     bulk: Annotated[bool, typer.Option("--bulk", help="pull with Bulk Data $export")] = False
     group: Annotated[
-        str | None, typer.Option(metavar="ID", help="Group to export (default: Patient level)")
+        str | None,
+        typer.Option(
+            metavar="ID",
+            help="Group to export (default: the study's enrollment Group, kept by edc on the "
+            "server from the study's ResearchSubjects; needs system/Group.write)",
+        ),
     ] = None
+    patient_level: Annotated[
+        bool,
+        typer.Option(
+            "--patient-level",
+            help="export every patient of the server instead of a Group (all stored raw)",
+        ),
+    ] = False
     types: Annotated[
         str | None, typer.Option(metavar="T,T", help="resource types to pull (default: all)")
+    ] = None
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="stop a pull from a server after this long (exit 3; what was stored stays); "
+            "scheduled jobs default to 6 hours",
+        ),
     ] = None
 
     def request(
@@ -78,7 +98,9 @@ class SourceFlags:
             server=spec,
             bulk=self.bulk,
             group=self.group,
+            patient_level=self.patient_level,
             types=types,
+            time_limit=self.time_limit,
             **options,
         )
         return request.check()

@@ -40,7 +40,16 @@ KEYS: dict[str, list[str]] = {
     "protocol register": [*PROTOCOL, "created"],
     "db upgrade": ["revision", "head", "up_to_date"],
     "db current": ["revision", "head", "up_to_date"],
-    "audit verify": ["rows", "head_seq", "head_hash", "first_break"],
+    "audit verify": [
+        "rows",
+        "head_seq",
+        "head_hash",
+        "first_break",
+        "checkpoints_checked",
+        "other_warehouses",
+        "latest_checkpoint",
+        "checkpoint_added",
+    ],
     "generate": [
         "out",
         "patients",
