@@ -77,7 +77,7 @@ class SyncRequest:
             raise errors.BadInputError("give exactly one of --source DIR and --fhir-url URL")
         if self.source_dir is not None:
             if self.bulk or self.group or self.patient_level:
-                raise errors.BadInputError("--bulk and its options need --fhir-url, not --source")
+                raise errors.BadInputError("--bulk and --group need --fhir-url, not --source")
             if not self.source_dir.is_dir():
                 raise errors.BadInputError(f"--source {self.source_dir}: not a readable directory")
         if (self.group or self.patient_level) and not self.bulk:

@@ -2,9 +2,12 @@
 
 Every audited table (``edc.warehouse.audit.is_audited``) carries statement-level triggers
 (``write_guard``, ``write_guard_truncate``, created by the migrations) that refuse INSERT,
-UPDATE and DELETE unless the transaction has set ``edc.write_path`` to ``audited``, and refuse
-TRUNCATE always. edc sets it in one place: :func:`_audited_path`, when an ORM ``Session`` begins
-a transaction. A Session is edc's audited path: its flush hooks write the audit rows of every
+UPDATE and DELETE unless the transaction has declared one of edc's write paths in the
+transaction-local setting ``edc.write_path`` (:data:`PATHS`), and refuse TRUNCATE always. edc
+declares ``audited`` in one place: :func:`_audited_path`, when an ORM ``Session`` begins a
+transaction; sync's batch writer declares ``received`` or ``derived`` on that same Session's
+connection for the rows it writes with its own audit receipts (the audit granularity
+decision). A Session is edc's audited path: its flush hooks write the audit rows of every
 change, refuse a flush without an audit context, and refuse bulk DML that would bypass them
 (``edc.warehouse.audit``); ``edc.warehouse.bulk`` writes through the Session's connection with
 its audit rows. Statements sent on a bare connection, or from ``psql``, are refused.
@@ -31,6 +34,8 @@ from edc.warehouse import db
 
 SETTING = "edc.write_path"
 AUDITED = "audited"
+# Every value the triggers accept (written out in the migration that made them).
+PATHS = (AUDITED, "received", "derived")
 FUNCTION = "edc_write_guard"
 
 # Per table, with {table} filled in (the function is created once, by the migration that

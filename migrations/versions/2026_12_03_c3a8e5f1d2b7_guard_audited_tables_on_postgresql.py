@@ -54,8 +54,8 @@ GUARDED = (
 FUNCTION = """
 CREATE FUNCTION edc_write_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'TRUNCATE' OR current_setting('edc.write_path', true) IS DISTINCT FROM 'audited'
-    THEN
+    IF TG_OP = 'TRUNCATE' OR coalesce(current_setting('edc.write_path', true), '')
+        NOT IN ('audited', 'received', 'derived') THEN
         RAISE EXCEPTION '% on % refused: trial data is written only through edc, which audits '
             'every change (see deploy/runbook.md, "Database roles")', TG_OP, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege';

@@ -150,7 +150,7 @@ def test_the_application_role_syncs_and_verifies(
     result = sync.sync(settings, sync.SyncRequest(study=study.study, source_dir=source))
     assert result.counts["Patient"].new == 3
     verified = audit_actions.verify(settings)
-    assert verified.report.first_break is None and verified.written is not None
+    assert verified.first_break is None and verified.checkpoint_added is not None
 
 
 @pytest.mark.parametrize(
@@ -185,3 +185,13 @@ def test_the_application_role_cannot_migrate(roles: Roles) -> None:
     with pytest.raises(errors.BadInputError, match="must be owner"):
         migrate.downgrade(roles.url("app"), "base")
     assert migrate.current(roles.url("app")) == migrate.head_revision()
+
+
+@pytest.mark.parametrize("path", ["audited", "received", "derived"])
+def test_each_of_edcs_write_paths_is_let_through(postgres_database: Database, path: str) -> None:
+    with postgres_database.engine.begin() as connection:
+        connection.execute(text("SELECT set_config('edc.write_path', :p, true)"), {"p": path})
+        connection.execute(text("INSERT INTO study (code, title) VALUES ('PATH', 'path')"))
+    with pytest.raises(DBAPIError, match=REFUSED), postgres_database.engine.begin() as connection:
+        connection.execute(text("SELECT set_config('edc.write_path', 'typed-by-hand', true)"))
+        connection.execute(text("DELETE FROM study"))
