@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import orjson
 
 from edc.clock import FixedClock
 
@@ -112,6 +113,25 @@ def outcome(code: str, text: str, severity: str = "error") -> dict[str, object]:
         "resourceType": "OperationOutcome",
         "issue": [{"severity": severity, "code": code, "diagnostics": text}],
     }
+
+
+def rewrite_json(change: Callable[[dict[str, object]], None]) -> Responder:
+    """The real answer, its JSON body changed by ``change`` (answers other than 200 as they are)."""
+
+    def respond(request: httpx.Request, real: Callable[[], httpx.Response]) -> httpx.Response:
+        response = real()
+        if response.status_code != 200:
+            return response
+        body = orjson.loads(response.read())
+        change(body)
+        return httpx.Response(200, json=body, request=request)
+
+    return respond
+
+
+def bulk_status_get(request: httpx.Request) -> bool:
+    """A poll of a Bulk export's status URL (SEKMET's ``/bulk-status/{job}``)."""
+    return "/bulk-status/" in request.url.path and request.method == "GET"
 
 
 def fail_with(exc_type: type[httpx.TransportError]) -> Responder:

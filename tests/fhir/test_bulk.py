@@ -15,7 +15,7 @@ from edc.clock import SystemClock
 from edc.fhir import BulkExportError, ResourceNotFoundError, RetryPolicy, SmartBackendAuth, bulk
 from edc.fhir.bulk import ExportQuery as Query
 from tests.fhir import samples
-from tests.fhir.faults import RecordingSleep, answer, on
+from tests.fhir.faults import RecordingSleep, answer, bulk_status_get, on, rewrite_json
 
 
 @pytest.fixture
@@ -41,22 +41,6 @@ def _cohort(fhir, unique: str, size: int = 2) -> tuple[str, list[str]]:
 
 def _ids(path) -> list[str]:
     return [orjson.loads(line)["id"] for line in path.read_bytes().splitlines()]
-
-
-def _rewrite_manifest(change: Callable[[dict], None]):
-    def respond(request: httpx.Request, real: Callable[[], httpx.Response]) -> httpx.Response:
-        response = real()
-        if response.status_code != 200:
-            return response
-        body = orjson.loads(response.read())
-        change(body)
-        return httpx.Response(200, json=body, request=request)
-
-    return respond
-
-
-def _status_get(request: httpx.Request) -> bool:
-    return "/bulk-status/" in request.url.path and request.method == "GET"
 
 
 def test_group_export_end_to_end(
@@ -149,7 +133,7 @@ def test_export_that_never_finishes_is_cancelled_at_the_deadline(
     fhir = make_client(fhir_server.base_url)  # frozen clock, advanced by each recorded sleep
     group_id, _ = _cohort(fhir, unique, size=1)
     busy = answer(202, headers={"Retry-After": "10", "X-Progress": "still counting"})
-    transport.add(_status_get, busy, times=100)
+    transport.add(bulk_status_get, busy, times=100)
 
     with pytest.raises(BulkExportError, match="did not finish within 0:00:30"):
         bulk.export(fhir, tmp_path, Query(group_id=group_id), max_wait=dt.timedelta(seconds=30))
@@ -167,10 +151,8 @@ def test_errors_reported_in_the_manifest_fail_the_export(
     group_id, _ = _cohort(fhir, unique, size=1)
     error_url = f"{fhir_server.base_url}/bulk-files/made-up/errors.ndjson"
     transport.add(
-        _status_get,
-        _rewrite_manifest(
-            lambda m: m.update(error=[{"type": "OperationOutcome", "url": error_url}])
-        ),
+        bulk_status_get,
+        rewrite_json(lambda m: m.update(error=[{"type": "OperationOutcome", "url": error_url}])),
         times=20,
     )
     lines = [
@@ -226,7 +208,7 @@ def test_token_is_never_sent_to_another_server_for_files(
         for item in manifest["output"]:
             item["url"] = item["url"].replace("127.0.0.1", "localhost")
 
-    transport.add(_status_get, _rewrite_manifest(elsewhere), times=20)
+    transport.add(bulk_status_get, rewrite_json(elsewhere), times=20)
     with pytest.raises(BulkExportError, match="another server"):
         bulk.export(fhir, tmp_path, Query(group_id=group_id))
     assert not [e for e in transport.log if "localhost" in e.url]

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from edc import errors as edc_errors
@@ -31,7 +30,7 @@ from edc.fhir import (
 from edc.fhir.bulk import ExportQuery
 from edc.fhir.target import ServerSpec, SmartSpec
 from tests.fhir import samples
-from tests.fhir.faults import RecordingSleep
+from tests.fhir.faults import RecordingSleep, bulk_status_get, rewrite_json
 from tests.fhir.hostile import HostileServer, drip_body, drip_headers
 
 FAST_TIMEOUT = httpx.Timeout(connect=2.0, read=1.0, write=2.0, pool=2.0)
@@ -126,6 +125,13 @@ def _moved_status(to: Callable[[str], str]):
     return respond
 
 
+def _smart_auth(server, **options: str) -> SmartBackendAuth:
+    creds = server.smart
+    return SmartBackendAuth(
+        client_id=creds.client_id, private_key_pem=creds.private_key_pem, kid=creds.kid, **options
+    )
+
+
 def _kick_off(request: httpx.Request) -> bool:
     return request.url.path.endswith("/$export")
 
@@ -133,13 +139,10 @@ def _kick_off(request: httpx.Request) -> bool:
 def test_a_status_url_on_another_origin_gets_no_request_and_no_token(
     fhir_server_smart, make_client, transport, unique, tmp_path, polling_retry
 ) -> None:
-    creds = fhir_server_smart.smart
-    auth = SmartBackendAuth(
-        client_id=creds.client_id,
-        private_key_pem=creds.private_key_pem,
-        kid=creds.kid,
+    auth = _smart_auth(
+        fhir_server_smart,
         scope="system/*.read system/*.write",
-        token_url=creds.token_url,
+        token_url=fhir_server_smart.smart.token_url,
     )
     fhir = make_client(fhir_server_smart.base_url, auth=auth, retry=polling_retry)
     group_id = _group(fhir, unique)
@@ -168,22 +171,6 @@ def test_a_trusted_status_origin_is_followed(
     assert any(e.url.startswith(_other_origin(fhir_server.root_url)) for e in transport.log)
 
 
-def _rewrite_manifest(change: Callable[[dict], None]):
-    def respond(request: httpx.Request, real: Callable[[], httpx.Response]) -> httpx.Response:
-        response = real()
-        if response.status_code != 200:
-            return response
-        body = orjson.loads(response.read())
-        change(body)
-        return httpx.Response(200, json=body, request=request)
-
-    return respond
-
-
-def _status_get(request: httpx.Request) -> bool:
-    return "/bulk-status/" in request.url.path and request.method == "GET"
-
-
 @pytest.mark.parametrize("bad_type", ["../../../escaped", "Patient/../../x", "", "a" * 300])
 def test_output_types_that_are_not_type_names_write_nothing(
     fhir_server, make_client, transport, unique, tmp_path, polling_retry, bad_type
@@ -194,7 +181,7 @@ def test_output_types_that_are_not_type_names_write_nothing(
     def rename(body: dict) -> None:
         body["output"][0]["type"] = bad_type
 
-    transport.add(_status_get, _rewrite_manifest(rename), times=100)
+    transport.add(bulk_status_get, rewrite_json(rename), times=100)
     target = tmp_path / "data" / "bulk" / "export-1"
     with pytest.raises(BulkExportError, match="not a resource type name"):
         bulk.export(fhir, target, ExportQuery(group_id=group_id))
@@ -265,29 +252,14 @@ def test_the_cli_refuses_smart_over_http_with_exit_2(tmp_path, capsys) -> None:
     assert "SMART over plain http" in capsys.readouterr().err
 
 
-def _discovery_points_to(token_url: str):
-    def respond(request: httpx.Request, real: Callable[[], httpx.Response]) -> httpx.Response:
-        body = orjson.loads(real().read())
-        body["token_endpoint"] = token_url
-        return httpx.Response(200, json=body, request=request)
-
-    return respond
-
-
 def test_a_discovered_token_endpoint_on_another_origin_gets_no_assertion(
     fhir_server_smart, make_client, transport
 ) -> None:
-    creds = fhir_server_smart.smart
-    auth = SmartBackendAuth(
-        client_id=creds.client_id,
-        private_key_pem=creds.private_key_pem,
-        kid=creds.kid,
-        fhir_base_url=fhir_server_smart.base_url,
-    )
+    auth = _smart_auth(fhir_server_smart, fhir_base_url=fhir_server_smart.base_url)
     fhir = make_client(fhir_server_smart.base_url, auth=auth)
     transport.add(
         lambda r: r.url.path.endswith("/smart-configuration"),
-        _discovery_points_to("https://attacker.invalid/token"),
+        rewrite_json(lambda body: body.update(token_endpoint="https://attacker.invalid/token")),
     )
     with pytest.raises(AuthError, match="not on the FHIR server's origin"):
         fhir.read("Patient", "anything")
