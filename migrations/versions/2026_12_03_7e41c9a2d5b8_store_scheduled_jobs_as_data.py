@@ -7,7 +7,7 @@ dropped; its rows cannot be read without unpickling them, so their ids are logge
 must be added again with ``edc scheduler add`` (see the runbook).
 
 Revision ID: 7e41c9a2d5b8
-Revises: 8d3f61b2c0a5
+Revises: 3b7e9c1d4a20
 Create Date: 2026-12-03 12:00:00.000000+00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import edc.warehouse.coltypes
 
 revision: str = "7e41c9a2d5b8"
-down_revision: str | None = "8d3f61b2c0a5"
+down_revision: str | None = "3b7e9c1d4a20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
