@@ -82,19 +82,29 @@ def audit_rows(connection: sa.Connection) -> int:
 
 
 def locked_studies(connection: sa.Connection) -> list[str]:
-    """Codes of the studies whose latest study-level lock event says ``locked``."""
+    """Codes of the studies that hold locked data.
+
+    Read from ``lock_state`` (the current state of each unit: study, site, subject) where the
+    schema has it; else from the latest study-level event of ``lock_event``.
+    """
     inspector = sa.inspect(connection)
-    if not inspector.has_table("lock_event"):
+    if inspector.has_table("lock_state"):
+        query = sa.text(
+            "SELECT DISTINCT s.code FROM lock_state l JOIN study s ON s.id = l.study_id "
+            "WHERE l.state = 'locked' ORDER BY s.code"
+        )
+    elif inspector.has_table("lock_event"):
+        # The newest event of each study (subject NULL: the whole study) sets its state.
+        query = sa.text(
+            "SELECT s.code FROM lock_event e JOIN study s ON s.id = e.study_id "
+            "WHERE e.subject_id IS NULL AND e.state = 'locked' AND e.id = ("
+            "  SELECT max(l.id) FROM lock_event l"
+            "  WHERE l.study_id = e.study_id AND l.subject_id IS NULL) "
+            "ORDER BY s.code"
+        )
+    else:
         return []
-    # The newest event of each study (subject NULL: the whole study) sets its state.
-    latest = sa.text(
-        "SELECT s.code FROM lock_event e JOIN study s ON s.id = e.study_id "
-        "WHERE e.subject_id IS NULL AND e.state = 'locked' AND e.id = ("
-        "  SELECT max(l.id) FROM lock_event l"
-        "  WHERE l.study_id = e.study_id AND l.subject_id IS NULL) "
-        "ORDER BY s.code"
-    )
-    return [str(code) for (code,) in connection.execute(latest)]
+    return [str(code) for (code,) in connection.execute(query)]
 
 
 def _create_sqlite_folder(url: str) -> None:
