@@ -203,8 +203,11 @@ def _sync(
     if options.server is None:
         request = sync.SyncRequest(study=study, source_dir=directory)
     else:
-        # Pre-screening needs every patient of the hospital (Bulk); later, the study's own.
-        request = sync.SyncRequest(study=study, server=options.server, bulk=bulk)
+        # Pre-screening needs every patient of the hospital (a Patient-level Bulk export);
+        # later, the study's own (REST).
+        request = sync.SyncRequest(
+            study=study, server=options.server, bulk=bulk, patient_level=bulk
+        )
     return sync.sync(
         settings, request, progress=progress_for("sync", "resources"), actor="edc demo"
     )

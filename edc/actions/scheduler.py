@@ -182,7 +182,8 @@ def run(settings: config.Settings, *, duration: float | None = None) -> None:
 
 
 def run_schedule(schedule: schedules.Schedule) -> None:
-    """What a stored sync job runs (in a scheduler process, with its settings).
+    """What a stored job runs (in a scheduler process, with its settings): a sync, or a push
+    of the study's outbox acting as the scheduler's user (``--user``/``EDC_USER``).
 
     :raises errors.BadInputError: when the stored options do not read back (the row was
         altered outside edc), or are not usable any more.
@@ -190,19 +191,11 @@ def run_schedule(schedule: schedules.Schedule) -> None:
     if schedule.options is None:
         raise errors.BadInputError(f"job {schedule.job_id}: {schedule.problem}")
     settings = config.load_settings()
+    server = _server(schedule.fhir_url, schedule.options) if schedule.fhir_url else None
+    if schedule.kind == "push":
+        _push(settings, schedule.study_code, server)
+        return
     options = schedule.options
-    server = None
-    if schedule.fhir_url:
-        smart = options.smart
-        spec = (
-            SmartSpec(**{**smart.model_dump(), "key_file": Path(smart.key_file)}) if smart else None
-        )
-        server = ServerSpec(
-            schedule.fhir_url,
-            spec,
-            max_attempts=options.max_attempts,
-            trusted_origins=options.trusted_origins,
-        )
     limit = schedule.time_limit or jobs.DEFAULT_TIME_LIMIT
     request = sync.SyncRequest(
         study=schedule.study_code,
@@ -218,6 +211,70 @@ def run_schedule(schedule: schedules.Schedule) -> None:
     log.info("Synced %s: %s", request.study, "; ".join(result.lines()[-1:]))
 
 
+def add_push(
+    settings: config.Settings,
+    study: str,
+    server: ServerSpec,
+    every: dt.timedelta,
+    *,
+    clock: Clock | None = None,
+) -> str:
+    """Store a job that pushes a study's outbox to ``server`` every ``every``; returns its id.
+
+    The job acts as the scheduler's user, who needs a role that may push (e.g. data_manager).
+
+    :raises errors.BadInputError: an unusable server or an unknown study.
+    """
+    server.check()
+    clock = clock or SystemClock()
+    job_id = f"push-{study}-{hashlib.sha256(server.url.encode()).hexdigest()[:8]}"
+    engine = migrate.open_engine(settings.database_url)
+    try:
+        with db.transaction(db.make_sessionmaker(engine)) as session:
+            audit.bind(
+                session,
+                actor=ACTOR,
+                role="system",
+                clock=clock,
+                reason=f"edc push --every {job_id}",
+            )
+            schedules.save(
+                session=session,
+                job_id=job_id,
+                kind="push",
+                study_code=study,
+                source_dir=None,
+                fhir_url=server.url,
+                every=every,
+                time_limit=None,
+                options=_server_options(server, types=()),
+                clock=clock,
+            )
+        return job_id
+    finally:
+        engine.dispose()
+
+
+def _push(settings: config.Settings, study: str, server: ServerSpec | None) -> None:
+    from edc.actions import push
+    from edc.actions.workspace import Workspace
+
+    if server is None:
+        raise errors.BadInputError(f"push job of {study} names no FHIR server")
+    with Workspace.open(settings) as workspace:
+        result = push.push(workspace, study, server)
+    log.info("Pushed %s: %d delivered, %d pending", result.study, len(result.delivered),
+             result.pending)  # fmt: skip
+
+
+def _server(url: str, options: schedules.SyncOptions) -> ServerSpec:
+    smart = options.smart
+    spec = SmartSpec(**{**smart.model_dump(), "key_file": Path(smart.key_file)}) if smart else None
+    return ServerSpec(
+        url, spec, max_attempts=options.max_attempts, trusted_origins=options.trusted_origins
+    )
+
+
 def every_text(every: dt.timedelta) -> str:
     """``15m``, ``30s``, ``500ms``: the interval as ``--every`` takes it."""
     seconds = every.total_seconds()
@@ -228,13 +285,20 @@ def every_text(every: dt.timedelta) -> str:
 
 
 def _options(request: sync.SyncRequest) -> schedules.SyncOptions:
-    server = request.server
+    options = _server_options(request.server, types=tuple(request.types))
+    return options.model_copy(
+        update={
+            "bulk": request.bulk,
+            "group": request.group,
+            "patient_level": request.patient_level,
+        }
+    )
+
+
+def _server_options(server: ServerSpec | None, *, types: tuple[str, ...]) -> schedules.SyncOptions:
     smart = server.smart if server else None
     return schedules.SyncOptions(
-        types=tuple(request.types),
-        bulk=request.bulk,
-        group=request.group,
-        patient_level=request.patient_level,
+        types=types,
         max_attempts=server.max_attempts if server else 5,
         trusted_origins=server.trusted_origins if server else (),
         smart=schedules.SmartOptions(

@@ -92,5 +92,6 @@ RESOURCE_DIRECTIONS = ("received", "sent")
 # A scheduled job run: still going, done, failed (retried at the next interval), or skipped
 # because another scheduler process held the job's lease.
 JOB_RUN_OUTCOMES = ("running", "ok", "failed", "skipped")
-JOB_KINDS = ("sync",)
+# A stored job: a sync from a source, or a push of a study's outbox to a FHIR server.
+JOB_KINDS = ("sync", "push")
 DATA_PROBLEM_STATUSES = ("open", "resolved")

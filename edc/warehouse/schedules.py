@@ -55,6 +55,7 @@ class Schedule:
     options do not read back."""
 
     job_id: str
+    kind: str
     study_code: str
     source_dir: str | None
     fhir_url: str | None
@@ -76,8 +77,10 @@ def save(
     time_limit: dt.timedelta | None,
     options: SyncOptions,
     clock: Clock,
+    kind: str = "sync",
 ) -> bool:
-    """Store a sync job, replacing one with the same id; True when it is new.
+    """Store a job (``kind`` one of ``codes.JOB_KINDS``), replacing one with the same id; True
+    when it is new. A push job keeps its server's options in ``options`` (no types).
 
     The session must have an audit context bound; a replacement needs a reason bound too.
 
@@ -85,7 +88,7 @@ def save(
     """
     study = studies.get_study(session=session, code=study_code)
     values = {
-        "kind": "sync",
+        "kind": kind,
         "study_id": study.id,
         "source_dir": source_dir,
         "fhir_url": fhir_url,
@@ -150,6 +153,7 @@ def _schedule(row: ScheduledJobRow, study_code: str) -> Schedule:
         )
     return Schedule(
         job_id=row.id,
+        kind=row.kind,
         study_code=study_code,
         source_dir=row.source_dir,
         fhir_url=row.fhir_url,

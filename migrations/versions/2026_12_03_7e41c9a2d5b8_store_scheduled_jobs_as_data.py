@@ -22,7 +22,7 @@ from alembic import op
 import edc.warehouse.coltypes
 
 revision: str = "7e41c9a2d5b8"
-down_revision: str | None = "3b7e9c1d4a20"
+down_revision: str | None = "f7ad58a838fd"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("time_limit_ms", sa.BigInteger(), nullable=True),
         sa.Column("options_json", sa.Text(), nullable=False),
         sa.Column("created_at", edc.warehouse.coltypes.UTCDateTime(), nullable=False),
-        sa.CheckConstraint("(kind = 'sync')", name=op.f("ck_scheduled_job_kind")),
+        sa.CheckConstraint("(kind = 'sync' OR kind = 'push')", name=op.f("ck_scheduled_job_kind")),
         sa.CheckConstraint(
             "(source_dir IS NULL) <> (fhir_url IS NULL)", name=op.f("ck_scheduled_job_one_source")
         ),

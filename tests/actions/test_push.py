@@ -57,9 +57,9 @@ def trial(database: Database, tmp_path: Path, fresh_fhir_server: FhirServer) -> 
         for kind in ("Patient", "Observation", "Condition"):
             for line in (made.export / f"{kind}.ndjson").read_bytes().splitlines():
                 fhir.update(orjson.loads(line))
-    # Pre-screening needs every patient of the hospital: a Bulk export (a REST pull follows the
-    # study's own patients).
-    request = sync.SyncRequest(study=STUDY, server=spec, bulk=True)
+    # Pre-screening needs every patient of the hospital: a Patient-level Bulk export (a REST
+    # pull, and a Group-level export, follow the study's own patients).
+    request = sync.SyncRequest(study=STUDY, server=spec, bulk=True, patient_level=True)
     sync.sync(made.settings, request, clock=made.clock)
     with made.workspace("dm") as workspace:
         screen.screen(workspace, screen.ScreenRequest(study=STUDY, as_of=SCREENING))

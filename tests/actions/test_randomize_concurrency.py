@@ -148,4 +148,7 @@ def test_two_processes_randomize_200_subjects_without_duplicates_or_gaps(
     )]  # fmt: skip
     first = set(codes[0::2])
     switches = sum((a in first) != (b in first) for a, b in itertools.pairwise(order))
-    assert switches > 2
+    # PostgreSQL queues waiting writers fairly: the two alternate many times. SQLite's busy
+    # handler does not, so under load one process may take all its subjects in one run: there
+    # the check is only that both took part.
+    assert switches > (2 if database.backend == "postgresql" else 0)
