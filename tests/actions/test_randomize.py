@@ -11,6 +11,7 @@ import pytest
 
 from edc import errors
 from edc.actions import audit, casebook, consent, enroll, randomize, screen, unblind, visits
+from edc.warehouse import guard
 from tests.actions.sitetrial import (
     MINIMIZATION,
     OPEN_LABEL,
@@ -185,8 +186,10 @@ def test_verify_fails_on_a_wrong_seed_and_on_a_changed_allocation(
         pytest.raises(errors.CheckFailedError, match="does not match OTHER-01's commitment"),
     ):
         randomize.verify(workspace, STUDY, other)
-    # Someone with database access changes the arm behind edc's back.
+    # Someone with database access changes the arm behind edc's back (on PostgreSQL, someone
+    # who also knows how to pass the write guard: verify must catch what the guard cannot).
     with trial.database.engine.begin() as connection:
+        guard.allow_audited_writes(connection)
         connection.exec_driver_sql(
             "UPDATE allocation SET arm = CASE WHEN arm = 'ARM-A' THEN 'ARM-B' ELSE 'ARM-A' END"
         )
