@@ -25,6 +25,10 @@ import orjson
 
 # R4 id: [A-Za-z0-9\-\.]{1,64}
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# A resource type name: letters only (and it must fit the String(64) columns that hold it).
+_RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{0,63}$")
+# JSON's escape of U+0000: a resource whose text has it may hold a NUL in a string.
+_NUL_ESCAPE = "\\u0000"
 QR_STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
 
 
@@ -79,7 +83,9 @@ def parse(incoming: Incoming) -> Parsed | Rejected:
     """Parse one delivered resource."""
     raw = incoming.raw
     sha256 = hashlib.sha256(raw).hexdigest()
-    text = raw.decode("utf-8", errors="replace")
+    # Raw NUL bytes are never valid JSON (so never a Parsed), and PostgreSQL text cannot hold
+    # them: the kept text shows each as JSON's escape (the SHA-256 is of the bytes received).
+    text = raw.decode("utf-8", errors="replace").replace("\x00", _NUL_ESCAPE)
     try:
         resource = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -90,6 +96,12 @@ def parse(incoming: Incoming) -> Parsed | Rejected:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return Rejected(
             text, sha256, incoming.location, "not_a_resource", "no resourceType",
+            resource_type=incoming.type_hint,
+        )  # fmt: skip
+    if not _RESOURCE_TYPE.match(resource["resourceType"]):
+        return Rejected(
+            text, sha256, incoming.location, "not_a_resource",
+            f"resourceType {resource['resourceType']!r} is not a FHIR resource type name",
             resource_type=incoming.type_hint,
         )  # fmt: skip
     logical_id = resource.get("id")
@@ -103,10 +115,14 @@ def parse(incoming: Incoming) -> Parsed | Rejected:
     meta = meta if isinstance(meta, dict) else {}
     version_id = meta.get("versionId")
     last_updated = instant(meta.get("lastUpdated"))
-    if not isinstance(version_id, str | None) or ("lastUpdated" in meta and last_updated is None):
+    if (
+        not isinstance(version_id, str | None)
+        or (version_id is not None and not _ID.match(version_id))
+        or ("lastUpdated" in meta and last_updated is None)
+    ):
         return Rejected(
             text, sha256, incoming.location, "invalid_resource",
-            "meta.versionId must be text and meta.lastUpdated an instant",
+            "meta.versionId must be a FHIR id and meta.lastUpdated an instant",
             f"{resource['resourceType']}.meta", resource["resourceType"],
         )  # fmt: skip
     return Parsed(
@@ -139,6 +155,12 @@ def r4_problems(
         to them are checked by ``response_header_problems`` and against their Questionnaire
         instead of by fhirkit.
     """
+    if _NUL_ESCAPE in parsed.text:
+        where = nul_path(parsed.resource, parsed.resource_type)
+        if where is not None:
+            # R4 strings hold no control characters but tab and line breaks; NUL in particular
+            # cannot be stored in PostgreSQL text, so nothing is derived from such a resource.
+            return [(where, "contains a NUL character (\\u0000), which FHIR strings cannot hold")]
     if parsed.resource_type == "QuestionnaireResponse":
         canonical = parsed.resource.get("questionnaire")
         if isinstance(canonical, str) and canonical.split("|", 1)[0] in questionnaires:
@@ -148,6 +170,25 @@ def r4_problems(
     except fhirkit.ParseError as exc:  # cannot happen after orjson parsed it; kept for safety
         return [(parsed.resource_type, f"not JSON: {exc}")]
     return [(issue.path, issue.message) for issue in issues if issue.severity in ("error", "fatal")]
+
+
+def nul_path(value: Any, path: str) -> str | None:
+    """The path of the first string (value or key) in ``value`` holding U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if "\x00" in key:
+                return path
+            found = nul_path(inner, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found = nul_path(inner, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def response_header_problems(resource: Mapping[str, Any]) -> list[tuple[str, str]]:

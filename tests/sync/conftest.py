@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -54,6 +55,14 @@ class Warehouse:
     database: Database
     settings: config.Settings
     study: StudyFile
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.database.backend}, {self.study.study})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints the fixtures of a failing example with its own pretty-printer,
+        # which would spell out the compiled study (megabytes, a HypothesisWarning).
+        printer.text(repr(self))
 
     def count(self, table: str, where: str = "") -> int:
         with self.database.engine.connect() as connection:

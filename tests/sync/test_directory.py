@@ -4,6 +4,7 @@ updates, cursors. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import decimal
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -185,6 +186,50 @@ def test_bad_input_is_kept_raw_as_problems_and_never_half_loaded(
     before = warehouse.count("data_problem")
     _sync(warehouse, source, clock)
     assert warehouse.count("data_problem") == before
+
+
+def test_nul_characters_and_overlong_identifiers_end_as_problems_and_the_sync_goes_on(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Issue 11 item 1: PostgreSQL text cannot hold NUL, and identifiers live in VARCHAR(64).
+    trial = trialdata.build(warehouse.study.checked.compiled, 2)
+    consent = orjson.loads(orjson.dumps(trial.resources["Consent"][0]))
+    consent["id"], consent["status"] = "nul-inside", "act\u0000ive"
+    long_version = orjson.loads(orjson.dumps(trial.resources["Consent"][1]))
+    long_version["id"], long_version["meta"] = "long-version", {"versionId": "9" * 65}
+    trial.resources["Consent"] += [consent, long_version]
+    source = trial.write(tmp_path / "export")
+    raw_nul = b'{"resourceType": "Consent", "id": "raw\x00nul"}'
+    _append(
+        source / "Consent.ndjson",
+        raw_nul,
+        {"resourceType": "Con\u0000sent", "id": "bad-type"},
+        {"resourceType": "C" * 65, "id": "long-type"},
+    )
+
+    result = _sync(warehouse, source, clock)
+
+    # The study's own data went in; each hostile line is a problem, the NUL one kept as text.
+    assert warehouse.count("subject") == 2
+    assert warehouse.count("consent") == 2
+    assert warehouse.rows(
+        "SELECT r.logical_id, p.kind, p.field_path FROM data_problem p "
+        "JOIN raw_resource r ON r.id = p.raw_resource_id"
+    ) == [("nul-inside", "invalid_resource", "Consent.status")]
+    unreadable = warehouse.rows(
+        "SELECT location, kind, raw_text, raw_sha256 FROM data_problem "
+        "WHERE raw_resource_id IS NULL ORDER BY location"
+    )
+    assert [(row[0], row[1]) for row in unreadable] == [
+        ("Consent.ndjson:4", "invalid_resource"),  # the 65-character versionId
+        ("Consent.ndjson:5", "not_json"),
+        ("Consent.ndjson:6", "not_a_resource"),
+        ("Consent.ndjson:7", "not_a_resource"),
+    ]
+    assert unreadable[1][2] == raw_nul.decode().replace("\x00", "\\u0000")
+    assert unreadable[1][3] == hashlib.sha256(raw_nul).hexdigest()
+    assert result.counts["Consent"].rejected == 5
+    assert warehouse.chain_ok()
 
 
 def test_a_newer_version_updates_the_normalized_rows_with_a_reason(
