@@ -164,6 +164,9 @@ def record_adverse_event(
         resource=resource,
         person=entry.Person(access.username, role),
         clock=clock,
+        queue_for_site=entry.SiteServer(
+            access.study_id, subject.site_id, definition.protocol.study.canonical_base
+        ),
     )
     with db.transaction(makers.reader) as session:
         found = casebook.find_adverse_event_of_raw(

@@ -5,7 +5,9 @@ sets everything else itself: the id (given to the page when it was opened, so a 
 on "submit" cannot store the form twice), version, Questionnaire, subject, encounter, author
 and time. The calculated scores are computed here from the answers (``edc.forms``); a submitted
 score that disagrees is refused. The response then goes through the same ingest as a synced
-one (``edc.actions.entry``). Changing a stored form makes a new version and needs a reason.
+one (``edc.actions.entry``) and, in the same transaction, to the outbox for the hospital's FHIR
+server (``edc push`` delivers it; a changed form updates the hospital's copy). Changing a stored
+form makes a new version and needs a reason.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def submit_form(
         person=entry.Person(access.username, place.role),
         clock=clock,
         reason=reason.strip() if reason else None,
+        queue_for_site=entry.SiteServer(
+            access.study_id, place.site_id, definition.protocol.study.canonical_base
+        ),
     )
     with db.transaction(makers.reader) as session:
         response = casebook.find_response_of_raw(
@@ -128,6 +133,7 @@ class Place:
     source: str
     patient_id: str
     encounter: str | None
+    site_id: int
 
 
 def check_target(
@@ -147,7 +153,7 @@ def check_target(
     if link is None:
         raise errors.BadInputError(f"subject {target.code} has no hospital patient record")
     encounter = _encounter_of(session, definition, subject.id, target)
-    return Place(subject.id, role, link.source, link.patient_id, encounter)
+    return Place(subject.id, role, link.source, link.patient_id, encounter, subject.site_id)
 
 
 def stored_resource(

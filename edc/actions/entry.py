@@ -3,7 +3,8 @@
 ``ingest_entered`` runs ``edc.sync.Ingestor`` (parse, store raw, R4 and Questionnaire checks,
 normalize, audit) inside an outer transaction, and keeps the result only if the resource came
 out normalized without a problem: otherwise everything is rolled back and the problems are
-raised, so bad input through the web changes nothing.
+raised, so bad input through the web changes nothing. The copy for the hospital's FHIR server
+goes to the outbox in that same transaction (``queue_for_site``): stored and queued, or neither.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from edc import errors
 from edc.clock import Clock
 from edc.sync import Ingestor, load_scope
 from edc.sync.incoming import Incoming
-from edc.warehouse import db
+from edc.trial import form_writeback
+from edc.warehouse import db, outbox
 from edc.warehouse.tables import DataProblemRow, RawResourceRow
 
 # Ids of resources created in edc: "edc-" and 32 hex digits (a UUID), well within FHIR's 64.
@@ -49,6 +51,15 @@ class Person:
 
 
 @dataclasses.dataclass(frozen=True)
+class SiteServer:
+    """Where the entered resource is written back: the study's site, through the outbox."""
+
+    study_id: int
+    site_id: int
+    canonical_base: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Ingested:
     raw_resource_id: int
 
@@ -62,8 +73,12 @@ def ingest_entered(
     person: Person,
     clock: Clock,
     reason: str | None = None,
+    queue_for_site: SiteServer | None = None,
 ) -> Ingested:
     """Ingest ``resource`` as from ``source``; keep it only if it passed every check.
+
+    :param queue_for_site: also queue the resource for the site's FHIR server (same
+        transaction).
 
     :raises errors.ProblemsError: what the checks found (nothing was written).
     """
@@ -102,7 +117,26 @@ def ingest_entered(
                 [errors.Problem(where, path or "", message) for path, message in problems]
                 or [errors.Problem(where, "", "the resource could not be stored")],
             )
+        if queue_for_site is not None:
+            with db.transaction(maker) as session:
+                _queue(session, study_code, resource, queue_for_site, clock)
         return Ingested(int(raw_id))
+
+
+def _queue(
+    session: Any, study_code: str, resource: Mapping[str, Any], site: SiteServer, clock: Clock
+) -> None:
+    system = form_writeback.entered_system(site.canonical_base, study_code)
+    sent, key = form_writeback.for_server(resource, system=system, is_entered=is_entered_id)
+    outbox.enqueue(
+        session,
+        study_id=site.study_id,
+        site_id=site.site_id,
+        resource=sent,
+        key=key,
+        operation="upsert",
+        now=clock.now(),
+    )
 
 
 def _sha256(text: bytes) -> str:

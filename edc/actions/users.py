@@ -4,7 +4,8 @@ Administrators (role ``admin`` of a study) manage users. A new installation has 
 study has an administrator, the first ``admin`` role of that study may be granted by whoever
 runs edc against the warehouse (they hold its credentials already), and an account may be added
 while no administrator exists anywhere. Every change is audited with the person acting.
-Passwords and sign-in come with the web application; an account here is who acts.
+A password (for the web application's login) is set by an administrator or by the user
+themselves (``set_password``); setting it ends the user's web sessions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edc import errors
+from edc.actions import passwords
 from edc.actions.workspace import Workspace
 from edc.trial import permissions
 from edc.trial.permissions import Action
@@ -108,6 +110,41 @@ def list_users(workspace: Workspace, study_code: str | None = None) -> list[user
     with workspace.transaction() as session:
         study_id = workspace.study(session, study_code).id if study_code else None
         return users.list_users(session=session, study_id=study_id)
+
+
+def set_password(workspace: Workspace, username: str, password: str) -> None:
+    """Set ``username``'s web password (an administrator acts, or the user for themselves).
+
+    :raises errors.NotFoundError: no such user.
+    :raises errors.BadInputError: a weak password (naming why).
+    :raises permissions.PermissionDeniedError: someone else, who is no administrator.
+    """
+    with workspace.transaction() as session:
+        user = users.find_user(session=session, username=username)
+        if user is None:
+            raise errors.NotFoundError(f"no user {username!r}", "add users with `edc user add`")
+        if workspace.username == username:
+            # The audit trail names a role: the user's first one (a user without any: system).
+            role = (
+                session.scalar(
+                    select(RoleAssignmentRow.role)
+                    .where(RoleAssignmentRow.user_id == user.id)
+                    .order_by(RoleAssignmentRow.id)
+                    .limit(1)
+                )
+                or "system"
+            )
+        else:
+            _bind_admin_anywhere(workspace, session)
+            role = ADMIN
+    passwords.set_password(
+        workspace.maker,
+        username=username,
+        password=password,
+        actor=workspace.username,
+        role=role,
+        clock=workspace.clock,
+    )
 
 
 def _check_role(role: str, site: str | None) -> None:

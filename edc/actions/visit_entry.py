@@ -1,5 +1,6 @@
 """The site records that a visit took place (its date): an R4 Encounter that instantiates the
-visit's PlanDefinition, through the same ingest as an Encounter synced from the EHR."""
+visit's PlanDefinition, through the same ingest as an Encounter synced from the EHR, and queued
+for the hospital's FHIR server (the forms of the visit refer to it)."""
 
 from __future__ import annotations
 
@@ -72,4 +73,5 @@ def record_visit(
         resource=resource,
         person=entry.Person(access.username, role),
         clock=clock,
+        queue_for_site=entry.SiteServer(access.study_id, subject.site_id, study.canonical_base),
     )

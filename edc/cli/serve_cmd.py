@@ -25,8 +25,9 @@ def serve(
 ) -> None:
     """Serve the web application and its JSON API until Ctrl-C.
 
-    Pages (login, study dashboard, subjects, CRF entry rendered by LHC-Forms, adverse events)
-    and the JSON API under /api/v1/ (OpenAPI at /api/v1/openapi.json, browsable at
+    Pages (login, study dashboard, subjects, a site's screening worklist with consent,
+    enrollment and randomization, CRF entry rendered by LHC-Forms, adverse events) and the JSON
+    API under /api/v1/ (OpenAPI at /api/v1/openapi.json, browsable at
     /api/v1/docs), over the warehouse (EDC_DATABASE_URL, default the SQLite file in
     EDC_DATA_DIR). Users log in with a password; every page and API call is limited to the
     user's studies, sites and role.

@@ -1,4 +1,5 @@
-"""`edc user add|grant|revoke|list`: the people who use edc and their roles per study."""
+"""`edc user add|grant|revoke|list|set-password`: the people who use edc, their roles per study,
+and their web password."""
 
 from __future__ import annotations
 
@@ -85,6 +86,35 @@ def revoke(
     with Workspace.open(state.settings()) as workspace:
         users.revoke(workspace, username, study, role, site, reason=reason)
     state.say(f"{username}: no longer {role} in {study}")
+
+
+@app.command("set-password")
+def set_password(
+    username: Username,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="read the password from standard input (for scripts)"
+        ),
+    ] = False,
+) -> None:
+    """Set a user's password for the web login (an administrator, or the user themselves).
+
+    Asked for twice without echo unless --password-stdin. At least 10 characters, not the user
+    name; the user's open web sessions end.
+    """
+    import sys
+
+    from edc.actions import users
+    from edc.actions.workspace import Workspace
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with Workspace.open(state.settings()) as workspace:
+        users.set_password(workspace, username, password)
+    state.say(f"password set for {username}; their web sessions have ended")
 
 
 @app.command("list")

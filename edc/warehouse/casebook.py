@@ -109,11 +109,43 @@ def _headers(
     ]
 
 
-def list_subjects(
-    *, session: Session, study_id: int, site_ids: frozenset[int] | None
-) -> list[SubjectHeader]:
-    """The study's subjects at the given sites, by site and subject code."""
-    return _headers(session, study_id, site_ids)
+@dataclasses.dataclass(frozen=True)
+class SubjectPage:
+    """One page of the subject list: ``subjects`` from ``offset``, of ``total`` that match."""
+
+    subjects: list[SubjectHeader]
+    total: int
+    offset: int
+    limit: int
+
+
+def page_subjects(
+    *,
+    session: Session,
+    study_id: int,
+    site_ids: frozenset[int] | None,
+    offset: int,
+    limit: int,
+    search: str = "",
+) -> SubjectPage:
+    """A page of the subjects at the given sites (codes containing ``search``), by site and
+    code; the counts per subject are computed for that page only."""
+    where = [SubjectRow.study_id == study_id, site_filter(site_ids)]
+    if search:
+        where.append(SubjectRow.subject_code.contains(search, autoescape=True))
+    total = int(session.scalar(select(func.count()).select_from(SubjectRow).where(*where)) or 0)
+    ids = list(
+        session.scalars(
+            select(SubjectRow.id)
+            .join(SiteRow, SiteRow.id == SubjectRow.site_id)
+            .where(*where)
+            .order_by(SiteRow.code, SubjectRow.subject_code)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    found = _headers(session, study_id, site_ids, SubjectRow.id.in_(ids)) if ids else []
+    return SubjectPage(found, total, offset, limit)
 
 
 def find_subject(

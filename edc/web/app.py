@@ -22,6 +22,7 @@ import edc
 from edc import config, errors
 from edc.actions import login
 from edc.clock import Clock, SystemClock
+from edc.trial import permissions
 from edc.warehouse import db, migrate
 from edc.web import guards, pages
 from edc.web.deps import WebContext
@@ -35,6 +36,7 @@ _STATUS: tuple[tuple[type[errors.UserError], int], ...] = (
     (guards.TooManyAttemptsError, 429),
     (guards.CsrfError, 403),
     (errors.NotPermittedError, 403),
+    (permissions.PermissionDeniedError, 403),
     (errors.NotFoundError, 404),
     (errors.ProblemsError, 422),
     (errors.BadInputError, 422),

@@ -19,6 +19,7 @@ from tests.fixtures.database import Database
 
 COMMANDS = [
     ["user"], ["user", "add"], ["user", "grant"], ["user", "revoke"], ["user", "list"],
+    ["user", "set-password"],
     ["screen"], ["consent", "record"], ["enroll"], ["randomization", "open"],
     ["randomization", "verify"], ["randomize"], ["unblind"], ["visits"], ["push"],
 ]  # fmt: skip

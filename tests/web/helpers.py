@@ -18,6 +18,7 @@ WATCHED = (
     "visit",
     "data_problem",
     "audit_event",
+    "outbox_message",
 )
 
 

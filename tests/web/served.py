@@ -9,14 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from edc.warehouse import db, migrate
 from tests.fixtures.database import Database
-from tests.sync.protocols import Protocols
+from tests.sync.protocols import Protocols, StudyFile
 from tests.web.trial import Seeded, seed, with_vas
 
 # Subject 0's week-1 pain and ODI responses are left out: the journeys enter them.
@@ -36,8 +37,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(directory: Path, protocols: Protocols, *, subjects: int = 6) -> Iterator[Served]:
-    """Seed a warehouse in ``directory`` and run ``edc serve`` over it until the block ends."""
+def served(
+    directory: Path,
+    protocols: Protocols,
+    *,
+    subjects: int = 6,
+    study: StudyFile | None = None,
+    extra: Mapping[str, list[dict[str, Any]]] | None = None,
+    prepare: Callable[[Seeded], None] | None = None,
+) -> Iterator[Served]:
+    """Seed a warehouse in ``directory`` and run ``edc serve`` over it until the block ends.
+
+    :param study: the protocol (default the minimal one with a VAS form at week 1).
+    :param extra: more hospital resources to sync (see ``tests.web.trial.seed``).
+    :param prepare: what to do in the warehouse before the server starts.
+    """
     url = f"sqlite:///{directory / 'warehouse.sqlite3'}"
     migrate.upgrade(url)
     engine = db.make_engine(url)
@@ -47,9 +61,12 @@ def served(directory: Path, protocols: Protocols, *, subjects: int = 6) -> Itera
         directory,
         protocols,
         subjects=subjects,
-        study=with_vas(protocols),
+        study=study or with_vas(protocols),
         left_out=LEFT_OUT,
+        extra=extra,
     )
+    if prepare is not None:
+        prepare(seeded)
     engine.dispose()
     port = free_port()
     env = {**os.environ, "EDC_DATABASE_URL": url, "EDC_DATA_DIR": str(directory / "data")}

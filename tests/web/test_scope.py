@@ -49,10 +49,18 @@ def _values(seeded: Seeded) -> dict[str, str]:
         "record_id": str(item_id),
         "form_id": "pain",
         "meddra_code": "10003988",
+        "site": "01",
+        "patient": "w-p0",
     }
 
 
 def _body(path: str) -> dict[str, object]:
+    consent = {"signed": "2026-03-20", "form_version": "1", "obtained_by": "x"}
+    enrollment = {"investigator": "coord1"}
+    if path.endswith("/consent"):
+        return {"json": consent} if path.startswith("/api/") else {"data": consent}
+    if path.endswith("/enrollment"):
+        return {"json": enrollment} if path.startswith("/api/") else {"data": enrollment}
     if path.endswith("/forms/new"):
         return {"params": {"form": "pain", "visit": "W1"}}
     if not path.startswith("/api/"):  # pages post HTML forms
@@ -112,7 +120,7 @@ def test_a_user_of_another_site_gets_nothing_of_site_01(seeded: Seeded, app_for)
         url = path.format(**values)
         answer = api.send(method, url, **_body(path))
         walked += 1
-        if "{code}" in path:
+        if "{code}" in path or "{site}" in path:
             assert answer.status_code in (403, 404), (method, url, answer.status_code)
         else:
             assert answer.status_code == 200, (method, url, answer.text)

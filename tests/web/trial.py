@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -64,9 +66,11 @@ def seed(
     subjects: int = 6,
     study: StudyFile | None = None,
     left_out: frozenset[str] = frozenset(),
+    extra: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> Seeded:
     """Register the study (the minimal one unless ``study``) and another, sync the synthetic
-    trial without the resources whose ids are in ``left_out``, add the users."""
+    trial without the resources whose ids are in ``left_out`` and with ``extra`` (resource type
+    -> resources, e.g. hospital patients to pre-screen), add the users."""
     clock = FixedClock(NOW)
     settings = config.Settings(data_dir=directory / "data", database_url=database.url)
     study = study or protocols.get(STUDY)
@@ -75,6 +79,8 @@ def seed(
     trial = trialdata.build(study.checked.compiled, subjects, tag=TAG, study=STUDY)
     for resources in trial.resources.values():
         resources[:] = [r for r in resources if r["id"] not in left_out]
+    for kind, more in (extra or {}).items():
+        trial.resources.setdefault(kind, []).extend(more)
     source = trial.write(directory / "ndjson")
     sync.sync(settings, sync.SyncRequest(study=STUDY, source_dir=source), clock=clock)
     add_users(database.sessionmaker, clock)
@@ -95,11 +101,15 @@ def with_vas(protocols: Protocols) -> StudyFile:
     return StudyFile(path, protocol.check(path))
 
 
-def add_users(maker: db.SessionMaker, clock: FixedClock) -> None:
-    """The users of ``USERS``, each with the password ``PASSWORD``."""
+def add_users(
+    maker: db.SessionMaker,
+    clock: FixedClock,
+    users: Mapping[str, tuple[str, str | None, str]] = USERS,
+) -> None:
+    """The users of ``users`` (default ``USERS``), each with the password ``PASSWORD``."""
     with db.transaction(maker) as session:
         audit.bind(session, actor="test set-up", role="admin", clock=clock)
-        for username, (study_code, site_code, role) in USERS.items():
+        for username, (study_code, site_code, role) in users.items():
             user = UserRow(
                 username=username,
                 display_name=username.title(),

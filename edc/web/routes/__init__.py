@@ -9,6 +9,7 @@ from edc.web.routes import auth as auth
 from edc.web.routes import dashboard as dashboard
 from edc.web.routes import forms as forms
 from edc.web.routes import home as home
+from edc.web.routes import screening as screening
 from edc.web.routes import subjects as subjects
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -16,6 +17,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     dashboard.router,
     subjects.router,
+    screening.router,
     forms.router,
     adverse_events.router,
 )

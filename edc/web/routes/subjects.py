@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from edc import errors
@@ -21,12 +21,22 @@ from edc.web.schemas import CasebookPublic, HistoryLinePublic, SubjectPublic, Vi
 router = APIRouter()
 
 
-def _list(auth: Study) -> list[casebook.SubjectHeader]:
+PAGE_SIZE = 50  # subjects per page of the list
+API_LIMIT = 1000  # the most subjects one API call returns
+TOTAL_HEADER = "X-Total-Count"
+
+
+def _page(auth: Study, offset: int, limit: int, search: str) -> casebook.SubjectPage:
     with db.transaction(auth.context.makers.reader) as session:
-        found = casebook.list_subjects(
-            session=session, study_id=auth.access.study_id, site_ids=auth.access.site_ids
+        found = casebook.page_subjects(
+            session=session,
+            study_id=auth.access.study_id,
+            site_ids=auth.access.site_ids,
+            offset=offset,
+            limit=limit,
+            search=search.strip(),
         )
-    return [subject_for(auth, s) for s in found]
+    return dataclasses.replace(found, subjects=[subject_for(auth, s) for s in found.subjects])
 
 
 def subject_for(auth: Study, subject: casebook.SubjectHeader) -> casebook.SubjectHeader:
@@ -48,14 +58,29 @@ def _casebook(auth: Study, code: str) -> subjects.Casebook:
 
 
 @router.get("/studies/{study}/subjects", include_in_schema=False)
-def subjects_page(request: Request, auth: Study) -> Response:
-    return pages.render(request, "subjects.html", auth=auth, subjects=_list(auth))
+def subjects_page(
+    request: Request, auth: Study, page: Annotated[int, Query(ge=1)] = 1, q: str = ""
+) -> Response:
+    found = _page(auth, (page - 1) * PAGE_SIZE, PAGE_SIZE, q)
+    pages_total = max(1, -(-found.total // PAGE_SIZE))
+    return pages.render(
+        request, "subjects.html", auth=auth, found=found, page=page, pages=pages_total, q=q
+    )
 
 
 @router.get("/api/v1/studies/{study}/subjects", tags=["subjects"])
-def subjects_api(auth: Study) -> list[SubjectPublic]:
-    """The subjects at the reader's sites."""
-    return [SubjectPublic.model_validate(s) for s in _list(auth)]
+def subjects_api(
+    auth: Study,
+    response: Response,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=API_LIMIT)] = API_LIMIT,
+    q: Annotated[str, Query(description="only subject codes containing this")] = "",
+) -> list[SubjectPublic]:
+    """The subjects at the reader's sites, by site and code, ``limit`` from ``offset``; the
+    number of all that match is in the ``X-Total-Count`` header."""
+    found = _page(auth, offset, limit, q)
+    response.headers[TOTAL_HEADER] = str(found.total)
+    return [SubjectPublic.model_validate(s) for s in found.subjects]
 
 
 @router.get("/studies/{study}/subjects/{code}", include_in_schema=False)

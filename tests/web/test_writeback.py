@@ -1,0 +1,96 @@
+"""Forms entered in the browser go to the hospital's FHIR server through the outbox: queued in
+the transaction that stores them, delivered by `edc push` to the real test server, and a change
+(with its reason) updates the hospital's copy instead of making a second one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from edc.actions import push
+from edc.actions.workspace import Workspace
+from edc.fhir import FhirClient
+from edc.fhir.target import ServerSpec
+from tests.fhir_server.fixture import FhirServer
+from tests.web.conftest import login
+from tests.web.helpers import response_for, rows
+from tests.web.test_forms import STUDY, _questionnaire, _submit
+from tests.web.trial import Seeded
+
+ENTERED = "https://edc.example.org/fhir/sid/entered/MINI-01"
+
+
+def outbox(seeded: Seeded) -> list[tuple[str, str, str, dict[str, Any]]]:
+    found = rows(
+        seeded,
+        "SELECT resource_type, identifier_value, status, payload FROM outbox_message ORDER BY id",
+    )
+    return [(kind, value, status, orjson.loads(payload)) for kind, value, status, payload in found]
+
+
+def test_a_form_is_queued_with_its_identifier_and_a_change_supersedes_it(
+    seeded: Seeded, as_user: Any
+) -> None:
+    api = as_user("coord1")
+    code = seeded.subject(0)
+    pain = _questionnaire(api, "pain")
+    created = _submit(api, seeded, code, "pain", "W1", response_for(pain, {"nrs": 4}))
+    assert created.status_code == 201, created.text
+    resource_id = created.json()["resource_id"]
+    ((kind, value, status, payload),) = outbox(seeded)
+    assert (kind, value, status) == ("QuestionnaireResponse", resource_id, "pending")
+    assert payload["identifier"] == {"system": ENTERED, "value": resource_id}
+    assert "id" not in payload and payload["subject"] == {"reference": "Patient/w-p0"}
+    url = f"{STUDY}/subjects/{code}/forms/{created.json()['response_id']}"
+    changed = api.send(
+        "PUT", url, json={"reason": "source says 6", "response": response_for(pain, {"nrs": 6})}
+    )
+    assert changed.status_code == 200, changed.text
+    first, second = outbox(seeded)
+    assert first[2] == "superseded" and second[2] == "pending" and second[1] == resource_id
+    assert second[3]["status"] == "amended"
+    assert second[3]["item"][0]["answer"][0]["valueInteger"] == 6
+
+
+def test_push_delivers_the_form_once_and_a_change_updates_it(
+    sqlite_seeded: Seeded, app_for: Any, fhir_server: FhirServer, tmp_path: Path
+) -> None:
+    seeded = sqlite_seeded
+    api = login(app_for(seeded), "coord1")
+    code = seeded.subject(0)
+    # The hospital holds the patient and the visit the form refers to.
+    exported = tmp_path / "ndjson"
+    with FhirClient(fhir_server.base_url) as fhir:
+        for kind in ("Patient", "Encounter"):
+            for line in (exported / f"{kind}.ndjson").read_bytes().splitlines():
+                resource = orjson.loads(line)
+                if (
+                    resource["id"] == "w-p0"
+                    or resource.get("subject", {}).get("reference") == "Patient/w-p0"
+                ):
+                    resource.pop("meta", None)
+                    fhir.update(resource)
+    pain = _questionnaire(api, "pain")
+    created = _submit(api, seeded, code, "pain", "W1", response_for(pain, {"nrs": 4})).json()
+    workspace = Workspace(seeded.database.engine, seeded.clock, "coord1")
+    spec = ServerSpec(fhir_server.base_url, max_attempts=1)
+    first = push.push(workspace, "MINI-01", spec)
+    assert [(d.resource_type, d.outcome) for d in first.delivered] == [
+        ("QuestionnaireResponse", "created")
+    ], first.refused
+    url = f"{STUDY}/subjects/{code}/forms/{created['response_id']}"
+    body = {"reason": "source says 6", "response": response_for(pain, {"nrs": 6})}
+    assert api.send("PUT", url, json=body).status_code == 200
+    second = push.push(workspace, "MINI-01", spec)
+    assert [d.outcome for d in second.delivered] == ["updated"] and second.pending == 0
+    with FhirClient(fhir_server.base_url) as fhir:
+        found = list(
+            fhir.search(
+                "QuestionnaireResponse", {"identifier": f"{ENTERED}|{created['resource_id']}"}
+            )
+        )
+    assert len(found) == 1
+    assert found[0]["status"] == "amended"
+    assert found[0]["item"][0]["answer"][0]["valueInteger"] == 6
