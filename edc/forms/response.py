@@ -6,10 +6,12 @@ synthetic data generator builds hundreds of thousands.
 
 Choice answers become ``valueCoding`` copied from the Questionnaire's answerOption (system,
 version, code, display) and carry the option's ``itemWeight``/``ordinalValue`` extension, as
-in the mapping guide's QuestionnaireResponse example: the SDC calculatedExpressions read the
-weight from the answer. Bounds (min/max, required) are not enforced: out-of-range and missing
-data are exactly what edit checks must be tested with. Numbers are JSON numbers (``int`` or
-``float``), like the compiler's output, so the result serializes with any JSON library.
+other renderers do (LHC-Forms writes ``ordinalValue``). The calculatedExpressions do not depend
+on it: they look the weight up in ``%questionnaire`` (MEDD, in a repeating group, reads either
+extension from the answer; issue 12 item 1). Bounds (min/max, required) are not enforced:
+out-of-range and missing data are exactly what edit checks must be tested with. Numbers are
+JSON numbers (``int`` or ``float``), like the compiler's output, so the result serializes with
+any JSON library.
 """
 
 from __future__ import annotations

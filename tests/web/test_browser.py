@@ -141,11 +141,6 @@ def test_a_coordinator_enters_vas_and_odi_sees_the_score_and_corrects_a_form(
     steps.shot("vas-history")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1: the ODI expression reads weights LHC-Forms does not write "
-    "(clinical helper's fix); remove this mark once it is on main",
-)
 def test_the_odi_total_in_the_browser_equals_the_published_scoring(
     page: Any, server: Served, artifacts: Path
 ) -> None:
