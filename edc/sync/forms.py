@@ -1,7 +1,8 @@
 """QuestionnaireResponse -> form response + typed item values (the ingest hot path).
 
 A response to one of the study's Questionnaires (any registered version) from an enrolled
-subject is checked against that version's index; if it passes, its ``form_response`` row and
+subject is checked against that version's index and its received scores are recomputed
+(``edc.sync.scores``); if it passes, its ``form_response`` row and
 item values are inserted through the fast writer, each with its audit row. A response that fails
 is kept raw with its problems. A newer version of a response already normalized updates the rows
 in place (field by field, audited with "updated at source to versionId N").
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from edc.sync import qcheck
+from edc.sync import qcheck, scores
 from edc.sync.incoming import date_time, reference_id
 from edc.sync.store import Stored
 from edc.sync.work import Work, latest_versions, newer, update_reason
@@ -105,6 +106,11 @@ def _check(
     if checked.problems:
         for path, message in checked.problems:
             work.problem(stored, "invalid_response", message, path)
+        return None
+    wrong_scores = scores.score_problems(index, resource)
+    if wrong_scores:
+        for path, message in wrong_scores:
+            work.problem(stored, "score_mismatch", message, path)
         return None
     encounter = reference_id(resource.get("encounter"), "Encounter")
     visit_id = visits.get((subject_id, f"Encounter/{encounter}")) if encounter else None

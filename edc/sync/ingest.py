@@ -152,6 +152,7 @@ class Ingestor:
             writer = BatchWriter(session)
             work = Work(session, writer, self.scope, self.source, self.clock)
             yield work
+            session.flush()  # patient links made by this batch: problems name their subject
             record_problems(
                 writer,
                 study_id=self.scope.study_id,

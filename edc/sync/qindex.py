@@ -16,8 +16,14 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from edc.library import scoring
+from edc.library.scoring import ScoreRule
+
 EXT = "http://hl7.org/fhir/StructureDefinition"
 MIN_VALUE, MAX_VALUE = f"{EXT}/minValue", f"{EXT}/maxValue"
+CALCULATED_EXPRESSION = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression"
+)
 
 # R4 Questionnaire.item.type -> the answer value[x] keys it accepts, and the item_value type of
 # each (edc.warehouse.codes.VALUE_TYPES).
@@ -98,6 +104,8 @@ class QuestionnaireIndex:
     # Whether any item is required or conditional: responses to a form with neither skip the
     # second pass over the response.
     needs_second_pass: bool
+    # (linkId, library rule) of the calculated items that ingest recomputes (edc.sync.scores).
+    scores: tuple[tuple[str, ScoreRule], ...] = ()
 
 
 def build_index(
@@ -114,7 +122,23 @@ def build_index(
         version=str(questionnaire.get("version", "")),
         items=items,
         needs_second_pass=any(_needs_second_pass(rule) for rule in items.values()),
+        scores=_score_rules(questionnaire),
     )
+
+
+def _score_rules(questionnaire: Mapping[str, Any]) -> tuple[tuple[str, ScoreRule], ...]:
+    """``(linkId, rule)`` of the root calculated items the instrument library can score
+    (score linkIds are the library's score ids; the compiler puts scores at the root)."""
+    rules = {rule.score_id: rule for rule in scoring.RULES.values()}
+    found = []
+    for item in questionnaire.get("item", ()):
+        link_id = item.get("linkId")
+        calculated = any(
+            ext.get("url") == CALCULATED_EXPRESSION for ext in item.get("extension", ())
+        )
+        if calculated and link_id in rules:
+            found.append((str(link_id), rules[link_id]))
+    return tuple(found)
 
 
 def value_set_codes(

@@ -23,9 +23,12 @@ from edc.warehouse.base import table_of
 from edc.warehouse.batch import BatchWriter
 from edc.warehouse.bulk import RAW_COLUMNS as BULK_RAW_COLUMNS
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
+from edc.warehouse.tables.subjects import PatientLinkRow, SubjectRow
 
 _RAW = table_of(RawResourceRow)
 _PROBLEM = table_of(DataProblemRow)
+_LINK = table_of(PatientLinkRow)
+_SUBJECT = table_of(SubjectRow)
 RAW_COLUMNS = (*BULK_RAW_COLUMNS, "patient_id")
 PROBLEM_COLUMNS = (
     "raw_resource_id",
@@ -39,6 +42,8 @@ PROBLEM_COLUMNS = (
     "location",
     "raw_text",
     "raw_sha256",
+    "subject_id",
+    "site_id",
 )
 # Ids per IN (...) list: well under SQLite's 32,766 bound parameters.
 _IN_CHUNK = 2_000
@@ -150,6 +155,9 @@ def record_problems(
         )
     )
     seen = {tuple(row) for row in open_rows}
+    concerns = _subjects_and_sites(
+        writer, study_id, sorted({p.raw_id for p in problems if p.raw_id is not None})
+    )
     rows = []
     for problem in problems:
         rejected = problem.rejected
@@ -158,13 +166,34 @@ def record_problems(
         if key in seen:
             continue
         seen.add(key)
+        subject_id, site_id = concerns.get(problem.raw_id or 0, (None, None))
         rows.append(
             (problem.raw_id, study_id, problem.kind, problem.message, problem.field_path,
              detected_at, "open", source, rejected.location if rejected else None,
-             rejected.text if rejected else None, sha)
+             rejected.text if rejected else None, sha, subject_id, site_id)
         )  # fmt: skip
     writer.insert(_PROBLEM, PROBLEM_COLUMNS, rows, what="data problems")
     return len(rows)
+
+
+def _subjects_and_sites(
+    writer: BatchWriter, study_id: int, raw_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """raw resource id -> (subject id, site id), for resources of patients enrolled in the study
+    (linked by the resource's own source; links made in this transaction count)."""
+    found: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(raw_ids), _IN_CHUNK):
+        rows = writer.connection.execute(
+            select(_RAW.c.id, _SUBJECT.c.id, _SUBJECT.c.site_id)
+            .join(
+                _LINK,
+                (_LINK.c.patient_id == _RAW.c.patient_id) & (_LINK.c.source == _RAW.c.source),
+            )
+            .join(_SUBJECT, _SUBJECT.c.id == _LINK.c.subject_id)
+            .where(_LINK.c.study_id == study_id, _RAW.c.id.in_(raw_ids[start : start + _IN_CHUNK]))
+        )
+        found.update({int(raw): (int(subject), int(site)) for raw, subject, site in rows})
+    return found
 
 
 def _key(item: Parsed) -> tuple[str, str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from edc import errors
 from edc.actions import sync
 from edc.clock import FixedClock
+from edc.library import scoring
 from edc.warehouse import db
 from edc.warehouse.tables import (
     AdverseEventRow,
@@ -230,6 +231,66 @@ def test_nul_characters_and_overlong_identifiers_end_as_problems_and_the_sync_go
     assert unreadable[1][3] == hashlib.sha256(raw_nul).hexdigest()
     assert result.counts["Consent"].rejected == 5
     assert warehouse.chain_ok()
+
+
+def _odi_total(response: dict[str, object], total: float) -> dict[str, object]:
+    """A copy of an ODI response with a received odi-total (the calculated item)."""
+    copy = orjson.loads(orjson.dumps(response))
+    copy["item"].append({"linkId": "odi-total", "answer": [{"valueDecimal": total}]})
+    return copy
+
+
+def test_received_scores_are_recomputed_and_a_wrong_one_stays_raw_with_its_subject(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Issue 12 item 2 / issue 15: the ODI total changed from the true value to 99 was accepted.
+    trial = trialdata.build(warehouse.study.checked.compiled, 2)
+    responses = trial.resources["QuestionnaireResponse"]
+    odi = next(i for i, r in enumerate(responses) if "odi" in str(r["questionnaire"]))
+    answers = {
+        item["linkId"]: item["answer"][0]["valueCoding"]["code"]
+        for item in responses[odi]["item"]
+        if item["linkId"].startswith("odi-q")
+    }
+    true_total = scoring.score("odi", "odi-total", answers)
+    assert true_total is not None and true_total != 99
+    responses[odi] = _odi_total(responses[odi], float(true_total))
+    tampered_id = str(responses[odi + 2]["id"])  # the same subject's week-1 ODI
+    responses[odi + 2] = _odi_total(responses[odi + 2], 99.0)
+    source = trial.write(tmp_path / "export")
+
+    _sync(warehouse, source, clock)
+
+    # The right score is stored with the answers; the wrong one is reported, not stored.
+    stored = warehouse.rows("SELECT value_number FROM item_value WHERE link_id = 'odi-total'")
+    assert [decimal.Decimal(str(value)) for (value,) in stored] == [true_total]
+    problems = warehouse.rows(
+        "SELECT r.logical_id, p.kind, p.field_path, p.message, s.subject_code, st.code "
+        "FROM data_problem p JOIN raw_resource r ON r.id = p.raw_resource_id "
+        "JOIN subject s ON s.id = p.subject_id JOIN site st ON st.id = p.site_id"
+    )
+    assert len(problems) == 1
+    logical_id, kind, path, message, subject_code, site_code = problems[0]
+    assert (logical_id, kind) == (tampered_id, "score_mismatch")
+    assert path == "QuestionnaireResponse.item.where(linkId='odi-total')"
+    assert "received 99" in str(message) and "recomputed from the answers" in str(message)
+    assert (subject_code, site_code) == ("01-t-0000", "01")
+    assert warehouse.count("form_response", f"raw_resource_id IN (SELECT id FROM raw_resource "
+                           f"WHERE logical_id = '{tampered_id}')") == 0  # fmt: skip
+    assert warehouse.chain_ok()
+
+
+def test_problems_of_data_without_a_subject_name_no_subject(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    trial = trialdata.build(warehouse.study.checked.compiled, 1)
+    trial.resources["ResearchSubject"].clear()  # nobody enrolled: forms name no subject
+    source = trial.write(tmp_path / "export")
+
+    _sync(warehouse, source, clock)
+
+    assert warehouse.count("data_problem", "kind = 'unknown_subject'") > 0
+    assert warehouse.count("data_problem", "subject_id IS NOT NULL OR site_id IS NOT NULL") == 0
 
 
 def test_a_newer_version_updates_the_normalized_rows_with_a_reason(

@@ -114,12 +114,17 @@ class DataProblemRow(Base):
             "raw_resource_id IS NOT NULL OR raw_text IS NOT NULL", name="keeps_the_input"
         ),
         Index(None, "study_id", "status"),
+        Index(None, "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     raw_resource_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("raw_resource.id"))
     # The study whose sync found it (NULL: found before the study was known).
     study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id"))
+    # The subject and site the problem concerns, when sync could tell (the resource's patient
+    # is an enrolled subject of the study): what a monitor groups and filters problems by.
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), default=None)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
     # e.g. "invalid_resource", "unknown_questionnaire", "unmapped_code"; the set grows with sync.
     kind: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
