@@ -13,6 +13,7 @@ small: these go through the ORM and its audit hooks.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -20,14 +21,19 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 
+from edc import errors
 from edc.sync import echo
 from edc.sync.incoming import date, date_time, reference_id
 from edc.sync.store import Stored
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, update_reason
 from edc.warehouse import audit, codes
+from edc.warehouse.base import table_of
 from edc.warehouse.tables.crf import FormResponseRow, VisitRow
 from edc.warehouse.tables.fhir import RawResourceRow
 from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
+
+_VISIT = table_of(VisitRow)
+_VISIT_COLUMNS = ("subject_id", "visit_id", "visit_date", "encounter_reference")
 
 INSTANTIATES = "http://hl7.org/fhir/StructureDefinition/workflow-instantiatesCanonical"
 RESEARCH_SCOPE = ("http://terminology.hl7.org/CodeSystem/consentscope", "research")
@@ -233,6 +239,7 @@ def normalize_encounters(work: Work, items: Sequence[Stored]) -> None:
         if url is not None and url in work.scope.visits:
             visits.append((stored, *work.scope.visits[url]))
     work.load_subjects(s.parsed.patient_id for s, _, _ in visits if s.parsed.patient_id)
+    wanted: list[_Visit] = []
     for stored, visit_id, unscheduled in visits:
         resource = stored.parsed.resource
         patient_id = stored.parsed.patient_id
@@ -248,8 +255,72 @@ def normalize_encounters(work: Work, items: Sequence[Stored]) -> None:
         if day is None:
             work.problem(stored, "invalid_visit", "no start date", "Encounter.period.start")
             continue
-        visit = partial(_apply_visit, work, stored, subject_id, visit_id, unscheduled, day)
-        work.guarded(stored, visit)
+        wanted.append(_Visit(stored, subject_id, visit_id, unscheduled, day))
+    if wanted:
+        _apply_visits(work, wanted)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Visit:
+    """An Encounter of an enrolled subject that is a visit of the study."""
+
+    stored: Stored
+    subject_id: int
+    visit_id: str
+    unscheduled: bool
+    day: Any
+
+
+def _apply_visits(work: Work, wanted: Sequence[_Visit]) -> None:
+    """Record a batch's visits: the subjects' visits read in one query, numbered in memory,
+    the new ones inserted at once (with their audit rows), and the responses that were waiting
+    for them linked by one more query. When the database refuses the batch insert, each visit
+    is applied on its own in a savepoint (``_apply_visit``), so the refused one becomes a
+    problem and the others go in."""
+    session = work.session
+    session.flush()  # subjects enrolled by this batch: visits refer to them
+    subjects = sorted({v.subject_id for v in wanted})
+    known: dict[int, dict[str, tuple[str, Any]]] = {s: {} for s in subjects}  # ref -> (id, day)
+    for start in range(0, len(subjects), 2_000):
+        rows = session.execute(
+            select(VisitRow.subject_id, VisitRow.encounter_reference, VisitRow.visit_id,
+                   VisitRow.visit_date)
+            .where(VisitRow.subject_id.in_(subjects[start : start + 2_000]))
+        )  # fmt: skip
+        for subject_id, reference, visit_id, day in rows:
+            known[int(subject_id)][str(reference)] = (str(visit_id), day)
+    new_rows: list[tuple[Any, ...]] = []
+    new: list[_Visit] = []
+    for visit in wanted:
+        reference = visit.stored.parsed.reference
+        visits = known[visit.subject_id]
+        if reference in visits:
+            if visits[reference][1] != visit.day:  # moved at the source: audited update
+                work.guarded(visit.stored, partial(_apply_visit, work, visit))
+                visits[reference] = (visits[reference][0], visit.day)
+            continue
+        taken = sum(
+            1 for vid, _ in visits.values()
+            if vid == visit.visit_id or vid.startswith(f"{visit.visit_id}.")
+        )  # fmt: skip
+        if taken and not visit.unscheduled:
+            message = f"a second Encounter for visit {visit.visit_id}"
+            work.problem(visit.stored, "duplicate_visit", message, "Encounter.extension")
+            continue
+        numbered = visit.visit_id if not taken else f"{visit.visit_id}.{taken + 1}"
+        visits[reference] = (numbered, visit.day)
+        new_rows.append((visit.subject_id, numbered, visit.day, reference))
+        new.append(visit)
+    if not new_rows:
+        return
+    try:
+        with session.begin_nested():
+            work.writer.insert(_VISIT, _VISIT_COLUMNS, new_rows, what="visits")
+    except errors.BadInputError:
+        for visit in new:
+            work.guarded(visit.stored, partial(_apply_visit, work, visit))
+        return
+    _link_waiting_responses(work, {(row[0], row[3]): row[1] for row in new_rows})
 
 
 def _instantiates(resource: dict[str, Any]) -> str | None:
@@ -261,10 +332,10 @@ def _instantiates(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _apply_visit(
-    work: Work, stored: Stored, subject_id: int, visit_id: str, unscheduled: bool, day: Any
-) -> None:
+def _apply_visit(work: Work, visit: _Visit) -> None:
+    """One visit on its own (the fallback of ``_apply_visits``, and date changes)."""
     session = work.session
+    stored, subject_id, visit_id, day = visit.stored, visit.subject_id, visit.visit_id, visit.day
     reference = stored.parsed.reference
     row = session.scalars(
         select(VisitRow).where(
@@ -282,7 +353,7 @@ def _apply_visit(
             (VisitRow.visit_id == visit_id) | VisitRow.visit_id.like(f"{visit_id}.%"),
         )
     )
-    if taken and not unscheduled:
+    if taken and not visit.unscheduled:
         work.problem(stored, "duplicate_visit", f"a second Encounter for visit {visit_id}",
                      "Encounter.extension")  # fmt: skip
         return
@@ -292,23 +363,33 @@ def _apply_visit(
             subject_id=subject_id, visit_id=numbered, visit_date=day, encounter_reference=reference
         )
     )
-    _link_waiting_responses(work, subject_id, reference, numbered)
+    _link_waiting_responses(work, {(subject_id, reference): numbered})
 
 
-def _link_waiting_responses(work: Work, subject_id: int, reference: str, visit_id: str) -> None:
-    """Give the visit to the subject's responses that name its Encounter but came before it.
+def _link_waiting_responses(work: Work, visits: dict[tuple[int, str], str]) -> None:
+    """Give new visits to the responses that name their Encounter but came before them.
 
     Responses are normalized with the visits known at the time; one whose Encounter arrives in
-    a later batch (or run) would otherwise stay without its visit.
+    a later batch (or run) would otherwise stay without its visit. ``visits``: (subject id,
+    "Encounter/<id>") -> visit id; one query for all of them.
     """
     session = work.session
-    waiting = session.execute(
-        select(FormResponseRow, RawResourceRow.json_text)
-        .join(RawResourceRow, RawResourceRow.id == FormResponseRow.raw_resource_id)
-        .where(FormResponseRow.subject_id == subject_id, FormResponseRow.visit_id.is_(None))
-    ).all()
-    for response, json_text in waiting:
-        named = reference_id(orjson.loads(json_text).get("encounter"), "Encounter")
-        if named is not None and f"Encounter/{named}" == reference:
-            with audit.reason(session, f"{reference} (visit {visit_id}) arrived after the form"):
-                response.visit_id = visit_id
+    subjects = sorted({subject_id for subject_id, _ in visits})
+    for start in range(0, len(subjects), 2_000):
+        waiting = session.execute(
+            select(FormResponseRow, RawResourceRow.json_text)
+            .join(RawResourceRow, RawResourceRow.id == FormResponseRow.raw_resource_id)
+            .where(
+                FormResponseRow.subject_id.in_(subjects[start : start + 2_000]),
+                FormResponseRow.visit_id.is_(None),
+            )
+        ).all()
+        for response, json_text in waiting:
+            named = reference_id(orjson.loads(json_text).get("encounter"), "Encounter")
+            reference = f"Encounter/{named}"
+            visit_id = visits.get((response.subject_id, reference)) if named else None
+            if visit_id is not None:
+                with audit.reason(
+                    session, f"{reference} (visit {visit_id}) arrived after the form"
+                ):
+                    response.visit_id = visit_id
