@@ -21,7 +21,13 @@ from edc.actions import entry, subjects
 from edc.actions.access import ENTER_DATA, Access
 from edc.actions.definitions import StudyDefinition
 from edc.clock import Clock
-from edc.compiler.adverse_events import GRADES, OUTCOMES, RELATEDNESS, SERIOUSNESS_CRITERIA
+from edc.compiler.adverse_events import (
+    GRADES,
+    OUTCOMES,
+    RELATEDNESS,
+    SERIOUSNESS_CRITERIA,
+    severity,
+)
 from edc.library import CtcaeTerm
 from edc.sync import load_scope
 from edc.sync.safety import BACKPORT, NCIT, R4_OUTCOME
@@ -241,6 +247,7 @@ def _resource(
         "date": ae.onset.isoformat(),
         "recordedDate": now.isoformat(),
         "seriousness": {"coding": [{"system": SERIOUSNESS, "code": seriousness}]},
+        "severity": severity(ae.grade),
         "outcome": {
             "coding": [
                 {"system": R4_OUTCOME, "code": R4_OUTCOME_OF[ae.outcome]},

@@ -25,6 +25,16 @@ GRADES = (
     ("C41337", "Grade 4 Life Threatening or Disabling Adverse Event"),
     ("C48275", "Grade 5 Death Related to Adverse Event"),
 )
+SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+
+
+def severity(grade: int) -> dict[str, Any]:
+    """Core ``AdverseEvent.severity`` for a CTCAE grade, for EHRs that ignore the grade
+    extension: 1 mild, 2 moderate, 3 and above severe (R4 has no stronger code)."""
+    code = {1: "mild", 2: "moderate"}.get(grade, "severe")
+    return {"coding": [{"system": SEVERITY_SYSTEM, "code": code, "display": code.capitalize()}]}
+
+
 SERIOUSNESS_CRITERIA = (
     ("C48275", "Results in Death"),
     ("C84266", "Is Life Threatening"),
