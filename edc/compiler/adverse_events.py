@@ -110,10 +110,18 @@ def ctcae_code_system(ctx: CompileContext) -> dict[str, Any]:
     }
 
 
+# When NCI published each CTCAE version: the expansion's timestamp when the protocol has no date.
+CTCAE_PUBLISHED = {"5.0": "2017-11-27"}
+
+
 def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
-    """Every CTCAE term of the study's version: what the AE form's term question offers."""
+    """Every CTCAE term of the study's version: what the AE form's term question offers.
+
+    It ships its expansion (issue 12 item 7): a form renderer without a terminology server
+    (LHC-Forms, most EHR form engines) can only offer the terms listed in ``expansion``.
+    """
     ctcae = terminology(ctx)
-    return {
+    value_set = {
         "resourceType": "ValueSet",
         "id": ctx.naming.resource_id("ae-terms"),
         "url": ctx.naming.canonical("ValueSet", "ae-terms"),
@@ -123,6 +131,22 @@ def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
         "status": "active",
         "compose": {"include": [{"system": ctcae_url(ctx), "version": ctcae.version}]},
     }
+    timestamp = ctx.date or CTCAE_PUBLISHED.get(ctcae.version)
+    if timestamp is not None:
+        value_set["expansion"] = {
+            "timestamp": timestamp,
+            "total": len(ctcae.terms),
+            "contains": [
+                {
+                    "system": ctcae_url(ctx),
+                    "version": ctcae.version,
+                    "code": str(term.meddra_code),
+                    "display": term.term,
+                }
+                for term in ctcae.terms
+            ],
+        }
+    return value_set
 
 
 def expected_value_set(ctx: CompileContext) -> dict[str, Any]:
