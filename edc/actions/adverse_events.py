@@ -21,10 +21,17 @@ from edc.actions import entry, subjects
 from edc.actions.access import ENTER_DATA, Access
 from edc.actions.definitions import StudyDefinition
 from edc.clock import Clock
-from edc.compiler.adverse_events import GRADES, OUTCOMES, RELATEDNESS, SERIOUSNESS_CRITERIA
+from edc.compiler.adverse_events import (
+    GRADES,
+    OUTCOMES,
+    RELATEDNESS,
+    SERIOUSNESS_CRITERIA,
+    severity,
+)
 from edc.library import CtcaeTerm
 from edc.sync import load_scope
 from edc.sync.safety import BACKPORT, NCIT, R4_OUTCOME
+from edc.trial.expectedness import is_expected
 from edc.warehouse import casebook, db, study_overview
 
 MEDDRA = "https://www.meddra.org"
@@ -211,10 +218,8 @@ def _resource(
         }
         for c in ae.criteria
     ]
-    expected = {e.term for e in definition.protocol.adverse_events.expected}
-    extensions.append(
-        {"url": f"{BACKPORT}/expected-in-research-study", "valueBoolean": term.term in expected}
-    )
+    expected = is_expected(definition.protocol.adverse_events.expected, term.term, ae.verbatim)
+    extensions.append({"url": f"{BACKPORT}/expected-in-research-study", "valueBoolean": expected})
     if ae.resolved_at is not None:
         extensions.append(
             {"url": f"{BACKPORT}/resolve-date", "valueDateTime": ae.resolved_at.isoformat()}
@@ -241,6 +246,7 @@ def _resource(
         "date": ae.onset.isoformat(),
         "recordedDate": now.isoformat(),
         "seriousness": {"coding": [{"system": SERIOUSNESS, "code": seriousness}]},
+        "severity": severity(ae.grade),
         "outcome": {
             "coding": [
                 {"system": R4_OUTCOME, "code": R4_OUTCOME_OF[ae.outcome]},

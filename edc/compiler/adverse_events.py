@@ -25,6 +25,16 @@ GRADES = (
     ("C41337", "Grade 4 Life Threatening or Disabling Adverse Event"),
     ("C48275", "Grade 5 Death Related to Adverse Event"),
 )
+SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+
+
+def severity(grade: int) -> dict[str, Any]:
+    """Core ``AdverseEvent.severity`` for a CTCAE grade, for EHRs that ignore the grade
+    extension: 1 mild, 2 moderate, 3 and above severe (R4 has no stronger code)."""
+    code = {1: "mild", 2: "moderate"}.get(grade, "severe")
+    return {"coding": [{"system": SEVERITY_SYSTEM, "code": code, "display": code.capitalize()}]}
+
+
 SERIOUSNESS_CRITERIA = (
     ("C48275", "Results in Death"),
     ("C84266", "Is Life Threatening"),
@@ -100,10 +110,18 @@ def ctcae_code_system(ctx: CompileContext) -> dict[str, Any]:
     }
 
 
+# When NCI published each CTCAE version: the expansion's timestamp when the protocol has no date.
+CTCAE_PUBLISHED = {"5.0": "2017-11-27"}
+
+
 def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
-    """Every CTCAE term of the study's version: what the AE form's term question offers."""
+    """Every CTCAE term of the study's version: what the AE form's term question offers.
+
+    It ships its expansion (issue 12 item 7): a form renderer without a terminology server
+    (LHC-Forms, most EHR form engines) can only offer the terms listed in ``expansion``.
+    """
     ctcae = terminology(ctx)
-    return {
+    value_set = {
         "resourceType": "ValueSet",
         "id": ctx.naming.resource_id("ae-terms"),
         "url": ctx.naming.canonical("ValueSet", "ae-terms"),
@@ -113,6 +131,22 @@ def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
         "status": "active",
         "compose": {"include": [{"system": ctcae_url(ctx), "version": ctcae.version}]},
     }
+    timestamp = ctx.date or CTCAE_PUBLISHED.get(ctcae.version)
+    if timestamp is not None:
+        value_set["expansion"] = {
+            "timestamp": timestamp,
+            "total": len(ctcae.terms),
+            "contains": [
+                {
+                    "system": ctcae_url(ctx),
+                    "version": ctcae.version,
+                    "code": str(term.meddra_code),
+                    "display": term.term,
+                }
+                for term in ctcae.terms
+            ],
+        }
+    return value_set
 
 
 def expected_value_set(ctx: CompileContext) -> dict[str, Any]:

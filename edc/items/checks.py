@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from edc import fhirpath
+from edc.fhirpath import names as fhirpath_names
 from edc.items.model import (
     ANSWERABLE_TYPES,
     CHOICE_TYPES,
@@ -134,9 +135,21 @@ def check_expressions(
         path = (*base, "variables", index)
         if variable.name in names:
             report.add((*path, "name"), f"duplicate variable {variable.name!r}")
+        _expression(report, (*path, "expression"), variable.expression, names)
         names.append(variable.name)
-        for problem in fhirpath.syntax_problems(variable.expression):
-            report.add((*path, "expression"), problem)
     for index, score in enumerate(scores):
-        for problem in fhirpath.syntax_problems(score.expression):
-            report.add((*base, "scores", index, "expression"), problem)
+        _expression(report, (*base, "scores", index, "expression"), score.expression, names)
+
+
+# SDC: what a form's expressions see besides its own variables.
+_FORM_VARIABLES = ("questionnaire", "qitem")
+
+
+def _expression(report: Reporter, path: PathT, expression: str, variables: list[str]) -> None:
+    syntax = fhirpath.syntax_problems(expression)
+    for problem in syntax:
+        report.add(path, problem)
+    if not syntax:
+        # Only variables defined earlier are visible (SDC evaluates them in order).
+        for name in fhirpath_names.unknown_variables(expression, [*variables, *_FORM_VARIABLES]):
+            report.add(path, f"unknown variable %{name} (not defined before this expression)")

@@ -6,8 +6,11 @@
 * serious: ``seriousness`` (``serious`` / ``non-serious``);
 * relatedness: the backport's ``suspect-entity`` causality, or core ``suspectEntity``
   causality assessment (R4 causality codes or NCIt), onto the CTCAE attribution scale;
-* onset ``date``, resolution ``resolve-date``, outcome (R4 code, or NCIt mapped to it; none
-  given means ``unknown``), reported ``recordedDate``.
+* onset ``date``, resolution ``resolve-date`` (the day, and the instant when a time is given),
+  outcome (R4 code, or NCIt mapped to it; none given means ``unknown``), reported
+  ``recordedDate``; ``event.text`` as the verbatim ("Other, specify") description;
+* consistency: the grade must be one CTCAE defines for the term; grade 5 goes with outcome
+  fatal and the seriousness criterion "results in death" (backport), and the reverse.
 
 An event belongs to the study when it names one of the study's ResearchStudies, or names none
 and its patient is a subject. Anything missing or unknown is a problem: the event stays raw.
@@ -98,6 +101,10 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
     grade = _grade(resource.get("extension"))
     if grade is None:
         wrong.append(("AdverseEvent.extension", "no CTCAE grade (ae-grade extension)"))
+    elif term is not None and grade not in work.scope.ctcae_grades.get(term[0], {grade}):
+        defined = ", ".join(map(str, sorted(work.scope.ctcae_grades[term[0]])))
+        message = f"grade {grade} is not defined for {term[1]} (grades: {defined})"
+        wrong.append(("AdverseEvent.extension", message))
     serious = _codes(resource.get("seriousness"))
     if not {"serious", "non-serious"} & serious:
         wrong.append(("AdverseEvent.seriousness", "missing or not serious/non-serious"))
@@ -110,6 +117,26 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
     resolved = _resolved(resource.get("extension"))
     if resolved is not None and onset is not None and resolved < onset:
         wrong.append(("AdverseEvent.extension", f"resolved {resolved} before onset {onset}"))
+    outcome = _outcome(resource.get("outcome"))
+    death = _results_in_death(resource.get("extension"))
+    if grade is not None and (grade == 5) != (outcome == "fatal"):
+        wrong.append(
+            (
+                "AdverseEvent.outcome",
+                f"grade {grade} with outcome {outcome}: grade 5 "
+                "(death) and outcome fatal go together",
+            )
+        )
+    if grade is not None and (grade == 5) != death:
+        wrong.append(
+            (
+                "AdverseEvent.extension",
+                f"grade {grade}: grade 5 (death) and the "
+                "seriousness criterion results in death go together",
+            )
+        )
+    if death and "serious" not in serious:
+        wrong.append(("AdverseEvent.seriousness", "results in death, but not serious"))
     for path, message in wrong:
         work.problem(stored, "invalid_adverse_event", message, path)
     if wrong or term is None:
@@ -120,9 +147,12 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
         "grade": grade,
         "serious": "serious" in serious,
         "attribution": attribution,
+        "verbatim": _verbatim(resource.get("event")),
         "onset_date": onset,
+        "onset_at": _instant(resource.get("date")),
         "resolution_date": resolved,
-        "outcome": _outcome(resource.get("outcome")),
+        "resolved_at": _instant(_resolve_value(resource.get("extension"))),
+        "outcome": outcome,
         "reported_at": date_time(resource.get("recordedDate")),
     }
 
@@ -190,10 +220,36 @@ def _grade(extensions: Any) -> int | None:
     return None
 
 
-def _resolved(extensions: Any) -> dt.date | None:
+def _resolve_value(extensions: Any) -> Any:
     for extension in _extensions(extensions, "resolve-date"):
-        return date(extension.get("valueDateTime") or extension.get("valueDate"))
+        return extension.get("valueDateTime") or extension.get("valueDate")
     return None
+
+
+def _resolved(extensions: Any) -> dt.date | None:
+    return date(_resolve_value(extensions))
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    """The instant of a FHIR dateTime that has a time (None for a date alone: day precision)."""
+    return date_time(value) if isinstance(value, str) and "T" in value else None
+
+
+def _verbatim(event: Any) -> str | None:
+    text = event.get("text") if isinstance(event, dict) else None
+    return text.strip() or None if isinstance(text, str) else None
+
+
+def _results_in_death(extensions: Any) -> bool:
+    """Whether a backport seriousness-criteria extension says "results in death" (NCIt C48275)."""
+    for criterion in _extensions(extensions, "seriousness-criteria"):
+        parts = {
+            str(p.get("url")): p for p in criterion.get("extension", ()) if isinstance(p, dict)
+        }
+        code = _codes(parts.get("criterionCode", {}).get("valueCodeableConcept"))
+        if "C48275" in code and parts.get("criterionPresent", {}).get("valueBoolean", True):
+            return True
+    return False
 
 
 def _attribution(resource: dict[str, Any]) -> str | None:

@@ -43,6 +43,8 @@ class StudyScope:
     arms: frozenset[str]
     ctcae: Mapping[str, str]
     ctcae_systems: frozenset[str]
+    # MedDRA code -> the CTCAE grades defined for the term (grade-N properties of the CodeSystem).
+    ctcae_grades: Mapping[str, frozenset[int]]
     subject_systems: frozenset[str]
 
     @property
@@ -63,6 +65,7 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
     visits: dict[str, tuple[str, bool]] = {}
     arms: set[str] = set()
     ctcae: dict[str, str] = {}
+    ctcae_grades: dict[str, frozenset[int]] = {}
     ctcae_systems = {MEDDRA}
     subject_systems: set[str] = set()
     for version in studies.list_protocol_versions(session=session, study_id=study.id):
@@ -89,6 +92,7 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
                 ctcae_systems.add(str(resource["url"]))
                 for concept in resource.get("concept", ()):
                     ctcae[str(concept["code"])] = str(concept["display"])
+                    ctcae_grades[str(concept["code"])] = _defined_grades(concept)
     # Servers that assign their own ids: the ids recorded when the study was published.
     published = session.execute(
         select(PublishedDefinitionRow.canonical_url, PublishedDefinitionRow.server_id)
@@ -112,8 +116,14 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
         arms=frozenset(arms),
         ctcae=ctcae,
         ctcae_systems=frozenset(ctcae_systems),
+        ctcae_grades=ctcae_grades,
         subject_systems=frozenset(subject_systems),
     )
+
+
+def _defined_grades(concept: Mapping[str, Any]) -> frozenset[int]:
+    names = {str(p.get("code")) for p in concept.get("property", ())}
+    return frozenset(grade for grade in range(1, 6) if f"grade-{grade}" in names)
 
 
 def _site_code(resource: Mapping[str, Any], study_code: str) -> str | None:

@@ -163,7 +163,7 @@ class _Builder:
                 metastasis,
                 {
                     "system": SNOMED,
-                    "code": "94503003",
+                    "code": "94602001",
                     "display": "Secondary malignant neoplasm of vertebral column",
                 },
                 s.days_before.metastasis,

@@ -221,3 +221,17 @@ def test_compile_to_a_missing_directory_is_bad_input(
     target = tmp_path / "no" / "such" / "dir" / "bundle.json"
     assert main(["protocol", "compile", str(PROTOCOLS["minimal"]), "-o", str(target)]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_the_ae_term_value_set_ships_its_expansion(minimal: CompiledStudy) -> None:
+    # A renderer without a terminology server offers only what the expansion lists.
+    ctcae = minimal.find("CodeSystem", "ctcae-5.0")
+    terms = minimal.find("ValueSet", "mini-01-ae-terms-1.0")
+    assert ctcae is not None and terms is not None
+    expansion = terms["expansion"]
+    assert expansion["total"] == 837 == len(expansion["contains"])
+    assert {(c["code"], c["display"]) for c in expansion["contains"]} == {
+        (c["code"], c["display"]) for c in ctcae["concept"]
+    }
+    assert {c["system"] for c in expansion["contains"]} == {ctcae["url"]}
+    assert expansion["timestamp"]

@@ -221,3 +221,43 @@ def test_cli_check_exit_codes(
 def test_missing_file_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["protocol", "check", str(tmp_path / "nope.yaml")]) == errors.EXIT_BAD_INPUT
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        ("%screening_date.toDate()", "unknown variable %screening_date"),
+        ("%patient.birthDat", "'birthDat' is not an element of Patient"),
+    ],
+)
+def test_fhirpath_names_that_would_evaluate_to_nothing_are_errors(
+    write_protocol: Callable[[str], Path],
+    minimal_text: str,
+    library: Library,
+    capsys: pytest.CaptureFixture[str],
+    wrong: str,
+    message: str,
+) -> None:
+    # Both are valid FHIRPath that evaluate to an empty collection: the criterion would be
+    # "unknown" for every patient, silently.
+    original = "%patient.birthDate <= %screeningDate.toDate() - 18 years"
+    replaced = original.replace(
+        "%screeningDate.toDate()" if "screening" in wrong else "%patient.birthDate", wrong
+    )
+    text = minimal_text.replace(original, replaced)
+    path = write_protocol(text)
+    (problem,) = problems_of(path, library)
+    assert problem.field == "eligibility.inclusion[0].expression"
+    assert problem.where == f"{path}:{line_of(text, wrong)}"
+    assert message in problem.message
+    assert main(["protocol", "check", str(path)]) == errors.EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
+
+
+def test_an_element_missing_after_of_type_is_an_error(
+    write_protocol: Callable[[str], Path], minimal_text: str, library: Library
+) -> None:
+    text = minimal_text.replace(".value.value.aggregate(", ".valu.value.aggregate(")
+    (problem,) = problems_of(write_protocol(text), library)
+    assert problem.field == "eligibility.exclusion[0].expression"
+    assert "'valu' is not an element of Observation" in problem.message

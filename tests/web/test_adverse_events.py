@@ -4,9 +4,13 @@ reporting clock, and refusals that change nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import pytest
 
+from edc import errors
+from edc.actions import entry
 from edc.actions.adverse_events import reporting_clock
 from tests.web.helpers import counts, rows
 from tests.web.trial import Seeded
@@ -118,6 +122,81 @@ def test_other_specify_keeps_the_verbatim_text(seeded: Seeded, as_user) -> None:
         i=created.json()["id"],
     )
     assert '"text":"bone cement leakage"' in raw[0][0]
+    stored = rows(
+        seeded,
+        "SELECT verbatim, onset_date, onset_at FROM adverse_event WHERE id = :i",
+        i=created.json()["id"],
+    )
+    # The text tells this "Other, specify" event apart; the onset keeps its time (UTC).
+    assert stored[0][0] == "bone cement leakage"
+    assert str(stored[0][1]) == "2026-03-24"
+    assert _utc(stored[0][2]) == dt.datetime(2026, 3, 24, 12, 15, tzinfo=dt.UTC)
+
+
+def _utc(value: object) -> dt.datetime:
+    # SQLite hands back text, PostgreSQL an aware datetime.
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, dt.datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _entered_resource(seeded: Seeded, ae_id: int) -> tuple[dict[str, Any], str]:
+    (found,) = rows(
+        seeded,
+        "SELECT r.json_text, r.source FROM raw_resource r JOIN adverse_event a ON "
+        "a.raw_resource_id = r.id WHERE a.id = :i",
+        i=ae_id,
+    )
+    return json.loads(found[0]), str(found[1])
+
+
+def _grade(resource: dict[str, Any], code: str) -> None:
+    for extension in resource["extension"]:
+        if extension["url"].endswith("/ae-grade"):
+            extension["valueCodeableConcept"]["coding"][0]["code"] = code
+
+
+@pytest.mark.parametrize(
+    ("grade_code", "message"),
+    [
+        ("C48275", "grade 5 is not defined for Back pain (grades: 1, 2, 3)"),
+        ("C48275", "grade 5 (death) and outcome fatal go together"),
+        ("C41338", "grade 5 (death) and the seriousness criterion results in death"),
+    ],
+)
+def test_ingest_refuses_grades_the_term_does_not_define_and_death_without_grade_5(
+    seeded: Seeded, as_user, grade_code: str, message: str
+) -> None:
+    """The checks of the sync itself, for events that did not come through the entry page."""
+    api = as_user("coord1")
+    created = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events", json=SERIOUS)
+    assert created.status_code == 201, created.text
+    resource, source = _entered_resource(seeded, created.json()["id"])
+    resource["id"] = "from-another-system"
+    _grade(resource, grade_code)
+    if grade_code == "C41338":  # grade 1, but the event "results in death"
+        criterion = next(e for e in resource["extension"] if "seriousness" in e["url"])
+        criterion["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] = "C48275"
+    before = counts(seeded)
+    with pytest.raises(errors.ProblemsError) as refused:
+        entry.ingest_entered(
+            seeded.database.engine,
+            study_code="MINI-01",
+            source=source,
+            resource=resource,
+            person=entry.Person("coord1", "site_staff"),
+            clock=seeded.clock,
+        )
+    messages = [problem.message for problem in refused.value.problems]
+    assert any(message in m for m in messages), messages
+    assert counts(seeded) == before
+
+
+def test_an_entered_event_has_a_core_severity(seeded: Seeded, as_user) -> None:
+    api = as_user("coord1")
+    created = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events", json=SERIOUS)
+    resource, _ = _entered_resource(seeded, created.json()["id"])
+    assert resource["severity"]["coding"][0]["code"] == "severe"  # grade 3
 
 
 def test_the_reporting_clock() -> None:

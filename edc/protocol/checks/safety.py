@@ -5,9 +5,13 @@ from __future__ import annotations
 import difflib
 
 from edc import fhirpath
+from edc.fhirpath import names
 from edc.library import Library
 from edc.located_yaml import Reporter
 from edc.protocol.model import Protocol
+
+# What an eligibility expression is evaluated with (edc.protocol.model.Criterion).
+CRITERION_VARIABLES = ("patient", "screeningDate")
 
 
 def check(protocol: Protocol, library: Library, report: Reporter) -> None:
@@ -31,8 +35,21 @@ def _check_eligibility(protocol: Protocol, report: Reporter) -> None:
                         "otherwise set assessment: investigator",
                     )
                 continue
-            for problem in fhirpath.syntax_problems(criterion.expression):
+            syntax = fhirpath.syntax_problems(criterion.expression)
+            for problem in syntax:
                 report.add((*path, "expression"), problem)
+            if not syntax:
+                for problem in _name_problems(criterion.expression):
+                    report.add((*path, "expression"), problem)
+
+
+def _name_problems(expression: str) -> list[str]:
+    """Unknown ``%variables`` and elements the resource type does not have (both evaluate to
+    nothing, so the criterion would silently be unknown for everyone)."""
+    unknown = names.unknown_variables(expression, CRITERION_VARIABLES)
+    known = ", ".join(f"%{name}" for name in CRITERION_VARIABLES)
+    problems = [f"unknown variable %{name} (criteria have {known})" for name in unknown]
+    return problems + names.missing_elements(expression, {"%patient": "Patient"})
 
 
 def _check_adverse_events(protocol: Protocol, library: Library, report: Reporter) -> None:
