@@ -135,11 +135,21 @@ def _published_site_studies(session: Any, study: Study, server_url: str) -> dict
 
 
 def _with_server_ids(resource: dict[str, Any], studies: dict[str, str]) -> dict[str, Any]:
-    reference = (resource.get("study") or {}).get("reference", "")
-    ours = reference.removeprefix("ResearchStudy/")
-    if ours in studies:
-        resource["study"] = {"reference": f"ResearchStudy/{studies[ours]}"}
+    """``study`` references (one, as in ResearchSubject, or a list, as in AdverseEvent) to our
+    site-level ResearchStudy ids, as the server's ids."""
+    found = resource.get("study")
+    if isinstance(found, list):
+        resource["study"] = [_server_study(r, studies) for r in found]
+    elif isinstance(found, dict):
+        resource["study"] = _server_study(found, studies)
     return resource
+
+
+def _server_study(reference: Any, studies: dict[str, str]) -> Any:
+    if not isinstance(reference, dict):
+        return reference
+    ours = str(reference.get("reference", "")).removeprefix("ResearchStudy/")
+    return {"reference": f"ResearchStudy/{studies[ours]}"} if ours in studies else reference
 
 
 def _failed(workspace: Workspace, study: Study, message_id: int, error: str) -> None:

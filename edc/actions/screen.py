@@ -376,12 +376,21 @@ def _status(outcome: str, enrolled: bool | None) -> str:
 
 
 def site_numbers(
-    session: Any, study: Study, sites: Sequence[Any], *, visible: bool
+    session: Any,
+    study: Study,
+    sites: Sequence[Any],
+    *,
+    visible: bool,
+    records: Sequence[screening_log.StoredScreening] | None = None,
 ) -> list[SiteNumbers]:
-    """The CONSORT numbers of each site."""
-    records = screening_log.read_screenings(
-        session, study_id=study.id, site_ids=[s.id for s in sites]
-    )
+    """The CONSORT numbers of each site.
+
+    :param records: the sites' current screenings, when the caller has read them already.
+    """
+    if records is None:
+        records = screening_log.read_screenings(
+            session, study_id=study.id, site_ids=[s.id for s in sites]
+        )
     outcomes: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     excluded: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for record in records:

@@ -95,7 +95,7 @@ def worklist(workspace: Workspace, study_code: str, site_code: str) -> Worklist:
         visible = workspace.sees_arms(actor, study, site.code)
         records = screening_log.read_screenings(session, study_id=study.id, site_ids=[site.id])
         linked = store.linked_patients(session, study_id=study.id, site_ids=[site.id])
-        (numbers,) = screen.site_numbers(session, study, [site], visible=visible)
+        (numbers,) = screen.site_numbers(session, study, [site], visible=visible, records=records)
         investigators = store.users_with_roles(
             session, study_id=study.id, site_id=site.id, roles=_INVESTIGATORS
         )

@@ -102,7 +102,7 @@ def test_a_coordinator_enters_vas_and_odi_sees_the_score_and_corrects_a_form(
     steps.shot("vas-refused")
     vas.fill("6.5")
     page.get_by_role("button", name="Submit form").click()
-    page.get_by_role("heading", name=f"Subject {SUBJECT}").wait_for()
+    page.get_by_role("heading", name=f"Subject {SUBJECT}", exact=True).wait_for()
     steps.shot("vas-stored")
 
     # ODI: the total appears as the sections are answered, and what is stored is what showed.
@@ -117,7 +117,7 @@ def test_a_coordinator_enters_vas_and_odi_sees_the_score_and_corrects_a_form(
     assert shown != ""
     steps.shot("odi-score-live")
     page.get_by_role("button", name="Submit form").click()
-    page.get_by_role("heading", name=f"Subject {SUBJECT}").wait_for()
+    page.get_by_role("heading", name=f"Subject {SUBJECT}", exact=True).wait_for()
     page.get_by_role("link", name=re.compile("^Oswestry")).last.click()
     stored = page.locator("td[data-link-id='odi-total']").inner_text()
     assert float(stored.split()[0]) == float(shown)
@@ -132,7 +132,7 @@ def test_a_coordinator_enters_vas_and_odi_sees_the_score_and_corrects_a_form(
     page.get_by_label(re.compile("^Reason for the change")).fill("transcription error")
     steps.shot("vas-change")
     page.get_by_role("button", name="Save changes").click()
-    page.get_by_role("heading", name=f"Subject {SUBJECT}").wait_for()
+    page.get_by_role("heading", name=f"Subject {SUBJECT}", exact=True).wait_for()
     page.get_by_role("link", name=re.compile(r"^Pain intensity \(VAS")).click()
     assert page.locator("td[data-link-id='vas']").inner_text().startswith("7")
     page.get_by_role("link", name="history of vas").click()

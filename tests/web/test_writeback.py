@@ -9,17 +9,27 @@ from typing import Any
 
 import orjson
 
-from edc.actions import push
+from edc.actions import publish, push
 from edc.actions.workspace import Workspace
 from edc.fhir import FhirClient
 from edc.fhir.target import ServerSpec
 from tests.fhir_server.fixture import FhirServer
+from tests.sync.protocols import Protocols
 from tests.web.conftest import login
 from tests.web.helpers import response_for, rows
 from tests.web.test_forms import STUDY, _questionnaire, _submit
+from tests.web.trial import STUDY as STUDY_ID
 from tests.web.trial import Seeded
 
 ENTERED = "https://edc.example.org/fhir/sid/entered/MINI-01"
+ADVERSE_EVENT = {
+    "term": "Back pain",
+    "grade": 1,
+    "serious": False,
+    "onset": "2026-03-20T10:00:00+08:00",
+    "relatedness": "C53256",
+    "outcome": "C49494",
+}
 
 
 def outbox(seeded: Seeded) -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -54,13 +64,21 @@ def test_a_form_is_queued_with_its_identifier_and_a_change_supersedes_it(
     assert second[3]["item"][0]["answer"][0]["valueInteger"] == 6
 
 
-def test_push_delivers_the_form_once_and_a_change_updates_it(
-    sqlite_seeded: Seeded, app_for: Any, fhir_server: FhirServer, tmp_path: Path
+def test_push_delivers_a_form_and_an_adverse_event_once_and_a_change_updates_the_form(
+    sqlite_seeded: Seeded,
+    app_for: Any,
+    fresh_fhir_server: FhirServer,
+    protocols: Protocols,
+    tmp_path: Path,
 ) -> None:
+    fhir_server = fresh_fhir_server
     seeded = sqlite_seeded
     api = login(app_for(seeded), "coord1")
     code = seeded.subject(0)
-    # The hospital holds the patient and the visit the form refers to.
+    # The study is published to the hospital's server, which holds the patient and the visit
+    # the entered data refer to.
+    spec = ServerSpec(fhir_server.base_url, max_attempts=1)
+    publish.publish(seeded.settings, protocols.get(STUDY_ID).path, spec, clock=seeded.clock)
     exported = tmp_path / "ndjson"
     with FhirClient(fhir_server.base_url) as fhir:
         for kind in ("Patient", "Encounter"):
@@ -74,11 +92,13 @@ def test_push_delivers_the_form_once_and_a_change_updates_it(
                     fhir.update(resource)
     pain = _questionnaire(api, "pain")
     created = _submit(api, seeded, code, "pain", "W1", response_for(pain, {"nrs": 4})).json()
+    event = api.send("POST", f"{STUDY}/subjects/{code}/adverse-events", json=ADVERSE_EVENT)
+    assert event.status_code == 201, event.text
     workspace = Workspace(seeded.database.engine, seeded.clock, "coord1")
-    spec = ServerSpec(fhir_server.base_url, max_attempts=1)
     first = push.push(workspace, "MINI-01", spec)
     assert [(d.resource_type, d.outcome) for d in first.delivered] == [
-        ("QuestionnaireResponse", "created")
+        ("QuestionnaireResponse", "created"),
+        ("AdverseEvent", "created"),
     ], first.refused
     url = f"{STUDY}/subjects/{code}/forms/{created['response_id']}"
     body = {"reason": "source says 6", "response": response_for(pain, {"nrs": 6})}
