@@ -110,7 +110,7 @@ def register(settings: config.Settings, path: Path, *, clock: Clock | None = Non
 
 def register_checked(maker: db.SessionMaker, checked: CheckedProtocol, clock: Clock) -> Registered:
     """``register`` for a protocol already checked, through sessions from ``maker``."""
-    from edc.warehouse import audit, studies
+    from edc.warehouse import audit, db, studies
 
     protocol = checked.loaded.protocol
     study = protocol.study
