@@ -182,7 +182,7 @@ def _check_analysis_additions(protocol: Protocol, report: Reporter) -> None:
     plan = protocol.analysis
     visits = {visit.id: visit for visit in protocol.schedule.visits}
     for index, endpoint in enumerate(plan.endpoints):
-        path = ("analysis", "endpoints", index)
+        path: tuple[str | int, ...] = ("analysis", "endpoints", index)
         responder = endpoint.responder
         if responder is not None:
             if responder.points is None and responder.percent is None:
