@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from edc import errors
+from edc import errors, yaml_mistakes
 
 Path = tuple[str | int, ...]
 
@@ -44,6 +44,8 @@ class YamlDocument:
     name: str
     data: Any
     lines: Mapping[Path, int]
+    # Bare keys in flow mappings that are most likely the rest of a value cut at a comma.
+    comma_splits: Mapping[Path, yaml_mistakes.CommaSplit] = dataclasses.field(default_factory=dict)
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """The line of ``path``, or of its nearest ancestor that was written in the file."""
@@ -110,6 +112,8 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
+        if yaml_mistakes.is_colon_in_value_error(exc.problem):
+            _raise_colons_in_values(text, name, line)
         raise _refused(name, line, f"invalid YAML: {exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
         # libyaml counts the position in UTF-8 bytes, PyYAML's own reader in characters.
@@ -128,7 +132,18 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
     data = builder.build(root, ())
     if builder.problems:
         raise errors.ProblemsError(f"{name}: {len(builder.problems)} problem(s)", builder.problems)
-    return YamlDocument(name=name, data=data, lines=builder.lines)
+    return YamlDocument(
+        name=name, data=data, lines=builder.lines, comma_splits=builder.comma_splits
+    )
+
+
+def _raise_colons_in_values(text: str, name: str, parser_line: int) -> None:
+    """Report every ``key: text: more`` line at once (the parser stops at the first)."""
+    found = yaml_mistakes.colons_in_values(text)
+    if not any(colon.line == parser_line for colon in found):
+        return  # not the mistake we know: the parser's own message is the better one
+    problems = [errors.Problem(f"{name}:{c.line}", c.key, c.message()) for c in found]
+    raise errors.ProblemsError(f"{name}: {len(problems)} problem(s)", problems) from None
 
 
 def _refused(name: str, line: int, message: str) -> errors.ProblemsError:
@@ -205,6 +220,7 @@ class _Builder:
         self.name = name
         self.lines: dict[Path, int] = {}
         self.problems: list[errors.Problem] = []
+        self.comma_splits: dict[Path, yaml_mistakes.CommaSplit] = {}
         self._constructor = yaml.SafeLoader("")
 
     def build(self, node: yaml.Node, path: Path) -> Any:
@@ -217,7 +233,8 @@ class _Builder:
             except yaml.MarkedYAMLError as exc:
                 return self._unconstructable(node, path, exc.problem or str(exc))
             result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
+            splits = yaml_mistakes.comma_splits(node)
+            for index, (key_node, value_node) in enumerate(node.value):
                 if not isinstance(key_node, yaml.ScalarNode):
                     self._problem(key_node, path, "a key must be a plain value, not a list or map")
                     continue
@@ -234,6 +251,8 @@ class _Builder:
                         )
                     )
                 self.lines[child] = key_node.start_mark.line + 1
+                if index in splits:
+                    self.comma_splits[child] = splits[index]
                 result[key] = self.build(value_node, child)
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -267,15 +286,29 @@ _MESSAGES = {
 def validation_problems(document: YamlDocument, exc: ValidationError) -> list[errors.Problem]:
     """Turn pydantic's errors into located problems (one per field, union branches merged)."""
     merged: dict[Path, list[str]] = {}
-    for error in exc.errors(include_url=False):
+    all_errors = exc.errors(include_url=False)
+    for error in all_errors:
+        if error["type"] == "too_short" and _has_inner_error(error["loc"], all_errors):
+            continue  # pydantic counts the items left after dropping the invalid ones
         path = _data_path(document.data, error["loc"], missing=error["type"] == "missing")
         message = _MESSAGES.get(error["type"], error["msg"])
+        split = document.comma_splits.get(path)
+        if split is not None and error["type"] == "extra_forbidden":
+            message = split.message(str(path[-1]))
         if error["type"] not in _MESSAGES and "input" in error and _is_scalar(error["input"]):
             message = f"{message} (got {error['input']!r})"
         messages = merged.setdefault(path, [])
         if message not in messages:
             messages.append(message)
     return [document.problem(path, "; ".join(msgs)) for path, msgs in merged.items()]
+
+
+def _has_inner_error(loc: Sequence[str | int], all_errors: Sequence[Any]) -> bool:
+    depth = len(loc)
+    return any(
+        len(other["loc"]) > depth and tuple(other["loc"][:depth]) == tuple(loc)
+        for other in all_errors
+    )
 
 
 def _is_scalar(value: Any) -> bool:

@@ -22,7 +22,7 @@ from edc.library import Library, load_library
 from edc.progress import Progress, SilentProgress
 from edc.protocol import LoadedProtocol, load_protocol
 from edc.protocol import forms as protocol_forms
-from edc.synth import layout, pipeline
+from edc.synth import adverse_events, layout, pipeline
 from edc.synth.conduct import ConductGenerator, questionnaires_by_form
 from edc.synth.enrollment import Enroller
 from edc.synth.population import Population
@@ -67,7 +67,19 @@ class GenerateResult:
             f"{t.patients:,} patients ({t.eligible:,} eligible, {t.subjects:,} enrolled), "
             f"{t.resources:,} resources, {t.defects:,} defects in {self.seconds:.1f} s "
             f"({t.patients / max(self.seconds, 1e-9):,.0f} patients/s)"
+            + undecided_note(t.undecided)
         )
+
+
+def undecided_note(undecided: dict[str, int]) -> str:
+    """The criteria the run could not decide, said out loud (they were taken as passed)."""
+    if not undecided:
+        return ""
+    listed = ", ".join(f"{cid} for {n:,} patient(s)" for cid, n in sorted(undecided.items()))
+    return (
+        f"; undecided criteria, taken as passed (give them a rule in the profile, or EHR data "
+        f"their expression can read; see truth/patients.ndjson): {listed}"
+    )
 
 
 def check_options(options: GenerateOptions) -> None:
@@ -131,6 +143,11 @@ class Prepared:
                 "eligible": totals.eligible,
                 "subjects": totals.subjects,
                 "defects": totals.defects,
+                **(
+                    {"undecided": dict(sorted(totals.undecided.items()))}
+                    if totals.undecided
+                    else {}
+                ),
             },
         }
 
@@ -166,6 +183,19 @@ def prepare(options: GenerateOptions) -> Prepared:
     return Prepared(loaded, compiled, profile, profile_file, population, renderer, sites)
 
 
+def _sentinel_arms(prepared: Prepared) -> set[str]:
+    """The arms the profile lets the run's test SAE happen in (see ``Profile.test_sae``)."""
+    conduct = prepared.renderer.conduct
+    return {
+        arm.id
+        for arm in prepared.loaded.protocol.arms
+        if adverse_events.sentinel_event(
+            conduct.ae_rates, conduct.ctcae, arm.id, prepared.profile.test_sae
+        )
+        is not None
+    }
+
+
 class _NobodyEnrolls:
     """The enroller of a population-only run: the enrolling system decides later."""
 
@@ -193,7 +223,11 @@ def generate(
         _NobodyEnrolls()
         if population_only
         else Enroller(
-            prepared.loaded.protocol, prepared.profile.conduct, population.run, options.seed
+            prepared.loaded.protocol,
+            prepared.profile.conduct,
+            population.run,
+            options.seed,
+            sentinel_arms=_sentinel_arms(prepared),
         )
     )
     workers = options.workers or _default_workers(options.patients)

@@ -6,13 +6,16 @@ import dataclasses
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edc import config, errors
 from edc.clock import Clock, SystemClock
 from edc.compiler import CompiledStudy, compile_protocol
 from edc.library import load_library
 from edc.protocol import LoadedProtocol, load_protocol
-from edc.warehouse import audit, db, migrate, studies
+
+if TYPE_CHECKING:
+    from edc.warehouse import db
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,14 +64,18 @@ class CheckedProtocol:
         return self.overview().text()
 
 
-def check(path: Path) -> CheckedProtocol:
+def check(path: Path, *, model_check: bool = True) -> CheckedProtocol:
     """Load, cross-check and compile ``path`` (compiling proves the output validates).
+
+    :param model_check: see ``compile_protocol`` (`edc protocol check` passes False).
 
     :raises errors.ProblemsError: every problem in the file, with file:line and field path.
     """
     library = load_library()
     loaded = load_protocol(path, library)
-    return CheckedProtocol(loaded, compile_protocol(loaded.protocol, library))
+    return CheckedProtocol(
+        loaded, compile_protocol(loaded.protocol, library, model_check=model_check)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +98,8 @@ def register(settings: config.Settings, path: Path, *, clock: Clock | None = Non
     :raises errors.BadInputError: when this version is registered with different content, or
         the warehouse is missing or not migrated.
     """
+    from edc.warehouse import db, migrate  # not needed (nor paid for) by check and compile
+
     checked = check(path)
     engine = migrate.open_engine(settings.database_url)
     try:
@@ -101,6 +110,8 @@ def register(settings: config.Settings, path: Path, *, clock: Clock | None = Non
 
 def register_checked(maker: db.SessionMaker, checked: CheckedProtocol, clock: Clock) -> Registered:
     """``register`` for a protocol already checked, through sessions from ``maker``."""
+    from edc.warehouse import audit, db, studies
+
     protocol = checked.loaded.protocol
     study = protocol.study
     to_register = studies.ProtocolToRegister(

@@ -31,7 +31,7 @@ def check(file: ProtocolFile, fmt: FormatOption = render.Format.table) -> None:
     """Validate a protocol file and report every problem at once."""
     from edc.actions import protocol
 
-    overview = protocol.check(file).overview()
+    overview = protocol.check(file, model_check=False).overview()
     state.emit(overview, fmt, render.View(headline=lambda o: f"ok: {o.text()}"))
 
 

@@ -48,8 +48,13 @@ class CompiledStudy:
         }
 
 
-def compile_protocol(protocol: Protocol, library: Library) -> CompiledStudy:
+def compile_protocol(
+    protocol: Protocol, library: Library, *, model_check: bool = True
+) -> CompiledStudy:
     """Compile a checked protocol (see ``edc.protocol.load_protocol``).
+
+    :param model_check: also parse every resource with its R4B model (see ``validate``);
+        ``edc protocol check`` leaves it out to stay fast, fhirkit's strict R4 check always runs.
 
     :raises validate.InvalidOutputError: if an emitted resource is not valid R4 (a bug).
     """
@@ -82,7 +87,7 @@ def compile_protocol(protocol: Protocol, library: Library) -> CompiledStudy:
         *research_study.site_studies(ctx, protocol_study_id=protocol_study["id"]),
     ]
     transaction = bundle.transaction(resources)
-    validate.check_resources(resources, transaction)
+    validate.check_resources(resources, transaction, models=model_check)
     return CompiledStudy(bundle=transaction, json_bytes=bundle.dumps(transaction))
 
 

@@ -12,6 +12,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from edc.compiler.naming import entry_uuid
 
 CANONICAL_TYPES = frozenset(
@@ -55,5 +57,20 @@ def transaction(resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def dumps(bundle: dict[str, Any]) -> bytes:
-    """Stable JSON: keys in the order we built them, two-space indent, UTF-8, final newline."""
+    """Stable JSON: keys in the order we built them, two-space indent, UTF-8, final newline.
+
+    The bytes are those of ``json.dumps(bundle, indent=2, ensure_ascii=False)``: that is the
+    definition (pinned hashes depend on it). With an indent the standard library encodes in pure
+    Python (half a second for an example study, most of `edc protocol check`), so orjson writes
+    it when both agree on the compact form (they differ only in how some floats are spelled,
+    ``1e+16`` against ``1e16``, and orjson refuses integers beyond 64 bits); otherwise the
+    standard library writes it.
+    """
+    try:
+        fast_compact = orjson.dumps(bundle)
+    except orjson.JSONEncodeError:
+        fast_compact = b""
+    standard_compact = json.dumps(bundle, ensure_ascii=False, separators=(",", ":"))
+    if fast_compact == standard_compact.encode("utf-8"):
+        return orjson.dumps(bundle, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     return (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

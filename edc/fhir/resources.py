@@ -4,7 +4,8 @@ On the wire we speak R4 (4.0.1). ``fhir.resources`` 8.x has no R4 package: its d
 are R5 (which reject valid R4 ResearchStudy, ResearchSubject, AdverseEvent, Consent and Group),
 and R4B (4.3.0) has R4's element names for every resource we emit (mapping guide §1.2). So we
 build and parse with the R4B models, refuse the few R4B-only elements, and check what we send
-and receive with ``fhirkit`` (strict R4 4.0.1, reports every problem with its path).
+and receive with ``fhirkit`` (strict R4 4.0.1, reports every problem with its path); those
+model-free checks live in ``edc.r4_wire`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-import fhirkit
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.activitydefinition import ActivityDefinition
 from fhir.resources.R4B.adverseevent import AdverseEvent
@@ -34,6 +34,7 @@ from fhir.resources.R4B.researchsubject import ResearchSubject
 from fhir.resources.R4B.valueset import ValueSet
 
 from edc import errors
+from edc.r4_wire import R4B_ONLY, R4BOnlyElementError, assert_r4_safe, validate_r4
 
 __all__ = [
     "R4B_ONLY",
@@ -62,12 +63,6 @@ __all__ = [
     "validate_r4",
 ]
 
-# Elements R4B added to resources we emit (PlanDefinition, PlanDefinition.action and
-# ActivityDefinition gained subjectCanonical). An R4 server rejects or drops them. Keep the list
-# here, in one place (mapping guide §1.2).
-R4B_ONLY = frozenset({"subjectCanonical"})
-
-
 # R4 resource type names: an upper-case letter, then letters (the longest, 33 characters, is
 # MedicinalProductAuthorization). Names that servers send us (Bulk manifests) are used in file
 # names only when they fit this.
@@ -81,10 +76,6 @@ def is_type_name(name: object) -> bool:
 
 class ResourceParseError(errors.BadInputError):
     """A resource does not fit the R4B model for its type (R5 shape, R4-only type, bad value)."""
-
-
-class R4BOnlyElementError(errors.BadInputError):
-    """A resource we are about to send carries an element that R4 does not have."""
 
 
 def parse_resource(resource: Mapping[str, Any]) -> FHIRResourceModel:
@@ -109,38 +100,3 @@ def parse_resource(resource: Mapping[str, Any]) -> FHIRResourceModel:
         return cast(FHIRResourceModel, model_class.model_validate(dict(resource)))
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
         raise ResourceParseError(f"{where} does not fit the R4B {rtype} model", str(exc)) from None
-
-
-def assert_r4_safe(resource: object, path: str = "$") -> None:
-    """Refuse a resource (parsed JSON) that carries an element from :data:`R4B_ONLY`.
-
-    :raises R4BOnlyElementError: naming the JSON path of the first such element.
-    """
-    if isinstance(resource, Mapping):
-        for key, value in resource.items():
-            if key in R4B_ONLY:
-                raise R4BOnlyElementError(
-                    f"R4B-only element at {path}.{key}", "R4 servers do not know it; remove it."
-                )
-            assert_r4_safe(value, f"{path}.{key}")
-    elif isinstance(resource, list):
-        for index, value in enumerate(resource):
-            assert_r4_safe(value, f"{path}[{index}]")
-
-
-def validate_r4(resource: bytes | str | Mapping[str, Any]) -> list[str]:
-    """Every problem fhirkit (strict R4 4.0.1) finds, as ``"<severity> at <path>: <message>"``.
-
-    fhirkit checks structure, cardinality, types and formats; it does not check required
-    bindings or FHIRPath invariants (see reference/fhir-test-server.md §5.2).
-
-    :param resource: JSON bytes or text, or parsed JSON.
-    :returns: [] when valid. Input that is not JSON gives one issue, not an exception.
-    """
-    data: bytes | str | dict[str, Any] = (
-        dict(resource) if isinstance(resource, Mapping) else resource
-    )
-    try:
-        return [str(issue) for issue in fhirkit.validate(data)]
-    except fhirkit.ParseError as exc:
-        return [f"error at $: not JSON ({exc})"]

@@ -1,8 +1,9 @@
 """FHIRPath for edc: the one place that knows fhirpathpy (eligibility criteria and SDC scores).
 
-Modules: ``tree`` (the parse tree), ``plan`` (exact rewrites for speed, dates compared as
-dates), ``evidence`` (which resources decided a result), ``compiled`` (expressions compiled
-once, with their evidence). This module: syntax checking and one-off evaluation.
+Modules: ``syntax_cache`` (expressions checked before), ``tree`` (the parse tree), ``plan``
+(exact rewrites for speed, dates compared as dates), ``evidence`` (which resources decided a
+result), ``compiled`` (expressions compiled once, with their evidence). This module: syntax
+checking and one-off evaluation.
 
 Two fhirpathpy behaviours shape this module:
 
@@ -21,15 +22,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import fhirpathpy
-from antlr4 import CommonTokenStream, InputStream  # fhirpathpy's own parser runtime
-from antlr4.error.ErrorListener import ErrorListener
-from fhirpathpy.engine import base_invocation_registry  # type: ignore[attr-defined]
-from fhirpathpy.models import models
-from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
-from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+# fhirpathpy (with its ANTLR runtime) is imported on first use, not with this package: a protocol
+# check whose expressions are all in the syntax cache never needs it (0.2 s of start-up).
 
-R4_MODEL = models["r4"]
+
+def r4_model() -> Any:
+    """The R4 model fhirpathpy resolves choice elements (``value``, ``effective``) with."""
+    from fhirpathpy.models import models
+
+    return models["r4"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "R4_MODEL":  # kept for ``from edc.fhirpath import R4_MODEL``
+        return r4_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Functions fhirpathpy registers but cannot evaluate over FHIR element nodes.
 _BROKEN_ON_NODES = {"sum", "min", "max", "avg"}
@@ -39,23 +47,42 @@ class FhirPathError(Exception):
     """An expression could not be evaluated."""
 
 
-class _CollectingListener(ErrorListener):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def syntaxError(
-        self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any
-    ) -> None:
-        # ANTLR lists every token it would have accepted; that list helps nobody.
-        message = msg.split(" expecting ", 1)[0]
-        if message == "mismatched input '<EOF>'":
-            message = "unexpected end of expression"
-        self.messages.append(f"column {column + 1}: {message}")
-
-
 def syntax_problems(expression: str) -> list[str]:
-    """Problems that make ``expression`` unusable (empty list when it is fine)."""
-    listener = _CollectingListener()
+    """Problems that make ``expression`` unusable (empty list when it is fine).
+
+    Expressions found fine before are remembered across runs (``syntax_cache``).
+    """
+    from edc.fhirpath.syntax_cache import known_good
+
+    if expression in known_good():
+        return []
+    problems = _parse_problems(expression)
+    if not problems:
+        known_good().add(expression)
+    return problems
+
+
+def _parse_problems(expression: str) -> list[str]:
+    from antlr4 import CommonTokenStream, InputStream  # fhirpathpy's own parser runtime
+    from antlr4.error.ErrorListener import ErrorListener
+    from fhirpathpy.engine import base_invocation_registry  # type: ignore[attr-defined]
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+    class CollectingListener(ErrorListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.messages: list[str] = []
+
+        def syntaxError(
+            self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any
+        ) -> None:
+            # ANTLR lists every token it would have accepted; that list helps nobody.
+            message = msg.split(" expecting ", 1)[0]
+            if message == "mismatched input '<EOF>'":
+                message = "unexpected end of expression"
+            self.messages.append(f"column {column + 1}: {message}")
+
+    listener = CollectingListener()
     lexer = FHIRPathLexer(InputStream(expression))
     lexer.removeErrorListeners()
     lexer.addErrorListener(listener)
@@ -79,6 +106,8 @@ def syntax_problems(expression: str) -> list[str]:
 
 
 def _function_names(tree: Any) -> set[str]:
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
     names: set[str] = set()
     stack = [tree]
     while stack:
@@ -96,8 +125,10 @@ def evaluate(
 
     :raises FhirPathError: when the engine fails on the expression.
     """
+    import fhirpathpy
+
     try:
-        result = fhirpathpy.evaluate(dict(resource), expression, dict(variables), model=R4_MODEL)
+        result = fhirpathpy.evaluate(dict(resource), expression, dict(variables), model=r4_model())
     except Exception as exc:  # fhirpathpy raises bare Exception/KeyError/TypeError
         raise FhirPathError(f"cannot evaluate {expression!r}: {exc}") from exc
     return list(result)

@@ -49,6 +49,14 @@ class Library:
             self._ctcae[version] = parse_ctcae(version, json.loads(path.read_text("utf-8")))
         return self._ctcae[version]
 
+    def ctcae_synonyms(self, version: str) -> Mapping[str, str]:
+        """Everyday words for CTCAE terms (lower case -> term), for suggestions only."""
+        path = self.root.joinpath("terminology", "ctcae", f"synonyms-v{version}.yaml")
+        if not path.is_file():
+            return {}
+        data = located_yaml.parse_yaml(path.read_text("utf-8"), path.name).data
+        return {str(key).lower(): str(value) for key, value in (data or {}).items()}
+
     @functools.cached_property
     def mme_factors(self) -> Mapping[str, MmeFactor]:
         path = self.root.joinpath("terminology", "mme", "cdc-2022.csv")

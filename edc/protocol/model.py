@@ -265,6 +265,19 @@ class Measure(Strict):
     baseline_visit: Code | None = None
 
 
+class Responder(Strict):
+    """Who counts as a responder on an endpoint's measure, from its baseline visit: an
+    improvement of at least ``points``, or of at least ``percent`` of the baseline value
+    (``combine: both`` needs the two)."""
+
+    improvement: Literal["decrease", "increase"] = Field(
+        description="which way is better (pain: decrease)"
+    )
+    points: float | None = Field(default=None, gt=0)
+    percent: float | None = Field(default=None, gt=0, le=100)
+    combine: Literal["either", "both"] = "either"
+
+
 class Endpoint(Strict):
     id: Code
     kind: Literal["primary", "secondary", "exploratory"]
@@ -273,12 +286,42 @@ class Endpoint(Strict):
     summary: Literal["change-from-baseline", "value", "proportion"]
     test: Literal["ancova", "t-test", "mann-whitney", "chi-square", "fisher-exact", "mixed-model"]
     covariates: tuple[Text, ...] = ()
+    # Additions (format 1, optional; an older file means what it meant):
+    descriptive: bool = Field(
+        default=False, description="summarised per arm only: no test, outside multiplicity"
+    )
+    responder: Responder | None = None
+    visits: tuple[Code, ...] = Field(
+        default=(), description="every visit of a repeated measure (mixed model), in order"
+    )
+
+
+class Comparison(Strict):
+    """One pairwise comparison of arms, with its share of the alpha."""
+
+    arms: tuple[Code, Code]
+    alpha: float | None = Field(default=None, gt=0, lt=1)
+
+
+class Multiplicity(Strict):
+    """How the family-wise error rate is kept with more than one comparison or endpoint.
+
+    ``comparisons`` default to every pair of arms; ``order`` lists the tested endpoints in the
+    order of a hierarchical (fixed-sequence) procedure.
+    """
+
+    method: Literal["none", "bonferroni", "holm", "hierarchical"]
+    comparisons: tuple[Comparison, ...] = ()
+    order: tuple[Code, ...] = ()
 
 
 class AnalysisPlan(Strict):
     population: Literal["intention-to-treat", "per-protocol", "modified-intention-to-treat"]
     alpha: float = Field(gt=0, lt=1)
     endpoints: tuple[Endpoint, ...] = Field(min_length=1)
+    # Additions (optional): the unit each value belongs to, and multiplicity.
+    unit: Literal["patient", "vertebra"] = "patient"
+    multiplicity: Multiplicity | None = None
 
 
 class Protocol(Strict):
@@ -301,14 +344,17 @@ __all__ = [
     "Arm",
     "Code",
     "Coding",
+    "Comparison",
     "Criterion",
     "Endpoint",
     "Event",
     "Form",
     "Item",
     "Minimization",
+    "Multiplicity",
     "Protocol",
     "Randomization",
+    "Responder",
     "Schedule",
     "Score",
     "Site",

@@ -23,7 +23,7 @@ from edc.compiler.adverse_events import GRADES, OUTCOMES
 from edc.library import CtcaeTerm, CtcaeTerminology
 from edc.protocol.model import AdverseEvents
 from edc.synth import clinical, ids
-from edc.synth.profile import AdverseEventRate
+from edc.synth.profile import AdverseEventRate, TestSae
 from edc.synth.rng import Draw
 
 BACKPORT = "http://hl7.org/fhir/uv/ae-research-backport-ig/StructureDefinition"
@@ -92,6 +92,7 @@ def draw_events(
     last_day: dt.date,
     late_share: float,
     sentinel: bool,
+    test_sae: TestSae | None = None,
 ) -> list[Occurrence]:
     """Every AE of one subject, by onset."""
     expected = {e.term for e in settings.expected}
@@ -124,7 +125,7 @@ def draw_events(
                 )
             )
     if sentinel:
-        pick = _sentinel(table, ctcae)
+        pick = sentinel_event(table, ctcae, arm, test_sae or TestSae())
         if pick is not None:
             rate, term = pick
             onset = min(index_day + dt.timedelta(days=1), last_day)
@@ -135,12 +136,33 @@ def draw_events(
     return sorted(events, key=lambda e: (e.onset, e.detected_minute))
 
 
-def _sentinel(
-    table: Sequence[AdverseEventRate], ctcae: CtcaeTerminology
+def sentinel_event(
+    table: Sequence[AdverseEventRate], ctcae: CtcaeTerminology, arm: str, test_sae: TestSae
 ) -> tuple[AdverseEventRate, CtcaeTerm] | None:
+    """The test SAE a subject of ``arm`` gets (None: the profile puts none in this arm)."""
+    if test_sae.arm is not None and arm != test_sae.arm:
+        return None
+    if test_sae.term is not None:
+        term = ctcae.find_term(test_sae.term)
+        if term is None or 3 not in term.allowed_grades():
+            return None
+        named = next((r for r in table if r.term == test_sae.term), None)
+        rate = named or AdverseEventRate(
+            term=term.term,
+            specify=test_sae.specify,
+            rate={arm: 0.0},
+            grades={3: 1.0},
+            source=test_sae.source or "profile test_sae",
+        )
+        return rate, term
     for rate in table:
         term = ctcae.find_term(rate.term)
-        if term is not None and 3 in term.allowed_grades() and rate.per == "patient":
+        if (
+            term is not None
+            and 3 in term.allowed_grades()
+            and rate.per == "patient"
+            and rate.rate_for(arm) > 0
+        ):
             return rate, term
     return None
 

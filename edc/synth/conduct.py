@@ -228,6 +228,7 @@ class ConductGenerator:
             last_day=end,
             late_share=self.population.profile.conduct.late_sae_share,
             sentinel=enrolled.sentinel_sae,
+            test_sae=self.population.profile.test_sae,
         )
         resources: list[dict[str, Any]] = []
         forms: list[str] = []

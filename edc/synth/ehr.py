@@ -15,6 +15,7 @@ from typing import Any
 
 from edc.protocol.model import Site
 from edc.synth import clinical, ids, opioids
+from edc.synth.criterion_facts import LabFact
 from edc.synth.latent import PatientState
 from edc.synth.tumours import LOCAL, PRIMARIES, SNOMED
 
@@ -61,6 +62,8 @@ class EhrContext:
     site: Site
     organization_id: str
     tz: dt.timezone
+    # Laboratory results the protocol's criteria read beyond the model's own (criterion_facts).
+    labs: tuple[LabFact, ...] = ()
 
 
 def record(state: PatientState, ctx: EhrContext) -> list[dict[str, Any]]:
@@ -123,6 +126,16 @@ class _Builder:
             ),
             self.survival(),
         ]
+        for lab in self.ctx.labs:
+            resources.append(
+                self.quantity(
+                    (f"lab-{lab.code}", lab.code, lab.display),
+                    "laboratory",
+                    lab.value(self.ctx.run.namespace, s.number),
+                    lab.unit,
+                    self.when(days.labs, 480),
+                )
+            )
         resources += [self.medication(i, dose) for i, dose in enumerate(s.regimen)]
         return resources
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from edc.protocol.model import Protocol
 from edc.synth import ids
@@ -99,7 +99,18 @@ class _SiteBlocks:
 class Enroller:
     """Decides enrollment and allocation for ``edc generate``, patient by patient, in order."""
 
-    def __init__(self, protocol: Protocol, conduct: Conduct, run: ids.RunIds, seed: int) -> None:
+    def __init__(
+        self,
+        protocol: Protocol,
+        conduct: Conduct,
+        run: ids.RunIds,
+        seed: int,
+        *,
+        sentinel_arms: Collection[str] | None = None,
+    ) -> None:
+        """:param sentinel_arms: the arms whose first subject gets the run's test SAE (None: the
+        first subject of any arm; see ``Profile.test_sae``)."""
+        self._sentinel_arms = None if sentinel_arms is None else frozenset(sentinel_arms)
         self._protocol = protocol
         self._conduct = conduct
         self._run = run
@@ -135,7 +146,8 @@ class Enroller:
             arm_id=arm,
             consent_date=consent,
             randomization_date=None,
-            sentinel_sae=self._first,
+            sentinel_sae=self._first
+            and (self._sentinel_arms is None or arm in self._sentinel_arms),
         )
-        self._first = False
+        self._first = self._first and not subject.sentinel_sae
         return Allocation(subject, block, size, position)

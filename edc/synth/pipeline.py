@@ -82,6 +82,7 @@ class Renderer:
                         "screening_date": patient.state.screening_date.isoformat(),
                         "eligible": patient.eligible,
                         "failed": list(patient.failed),
+                        **({"undecided": list(patient.undecided)} if patient.undecided else {}),
                         # What the patient would answer if asked to consent (and when).
                         "consents": consents,
                         "consent_date": consent_day.isoformat(),
@@ -161,6 +162,8 @@ class Totals:
     resources: int = 0
     defects: int = 0
     latest: str = "0000-01-01"
+    # Criterion id -> patients it could not be decided for (taken as passed: reported).
+    undecided: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def run(
@@ -184,6 +187,8 @@ def run(
             for number in range(start, min(start + CHUNK, population.count)):
                 patient = population.patient(number)
                 totals.eligible += patient.eligible
+                for criterion_id in patient.undecided:
+                    totals.undecided[criterion_id] = totals.undecided.get(criterion_id, 0) + 1
                 chunk.append((number, enroller.consider(patient)))
             yield chunk
 

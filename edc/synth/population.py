@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from edc.protocol.model import Protocol, Site
-from edc.synth import ehr, ids, latent, truth
+from edc.synth import criterion_facts, ehr, ids, latent, truth
 from edc.synth.profile import Profile
 from edc.synth.rng import Purpose, stream
 from edc.trial import eligibility
@@ -28,12 +28,16 @@ class PopulationPatient:
     """One referred patient: latent state, where they are treated, and the truth about them.
 
     :ivar failed: ids of the criteria they fail (empty: eligible).
+    :ivar undecided: ids of the criteria neither a profile rule nor the protocol's expression
+        could decide for them (taken as passed, and reported: truth/patients and the run's
+        summary).
     """
 
     state: latent.PatientState
     patient_id: str
     site: Site
     failed: tuple[str, ...]
+    undecided: tuple[str, ...] = ()
 
     @property
     def number(self) -> int:
@@ -79,9 +83,23 @@ class Population:
             patients=patients,
         )
         self.start = study.planned_start or DEFAULT_START
-        # Without eligibility rules the protocol's FHIRPath criteria are the truth (slow).
-        self.uses_fhirpath = not profile.eligibility
+        # A criterion the profile gives a rule is decided by the rule (fast, on the latent
+        # state); any other by the protocol's own FHIRPath over the generated EHR record,
+        # compiled once for the run (see ``_screen``).
+        unruled = [
+            (criterion, exclusion)
+            for criterion, exclusion in eligibility.criteria(protocol.eligibility)
+            if criterion.id not in profile.eligibility
+        ]
+        self._unruled = protocol.eligibility.model_copy(
+            update={
+                "inclusion": tuple(c for c, exclusion in unruled if not exclusion),
+                "exclusion": tuple(c for c, exclusion in unruled if exclusion),
+            }
+        )
+        self.uses_fhirpath = bool(unruled)
         self.hospitals = {site.id: ehr.hospital(site, self.run) for site in self.sites}
+        self.labs = criterion_facts.needed_labs(protocol.eligibility)
         self._screener: eligibility.Screener | None = None  # compiled on first use
 
     def patient(self, number: int) -> PopulationPatient:
@@ -102,13 +120,17 @@ class Population:
         )
         site = self.sites[state.site_index]
         patient_id = self.run.patient_id(number)
+        failed = (
+            truth.failed_criteria(self.protocol.eligibility, self.profile.eligibility, state, draw)
+            if self.profile.eligibility
+            else ()
+        )
+        undecided: tuple[str, ...] = ()
         if self.uses_fhirpath:
-            failed = self._screen(state, patient_id, site)
-        else:
-            failed = truth.failed_criteria(
-                self.protocol.eligibility, self.profile.eligibility, state, draw
-            )
-        return PopulationPatient(state, patient_id, site, failed)
+            by_expression, undecided = self._screen(state, patient_id, site)
+            order = [c.id for c, _ in eligibility.criteria(self.protocol.eligibility)]
+            failed = tuple(sorted({*failed, *by_expression}, key=order.index))
+        return PopulationPatient(state, patient_id, site, failed, undecided)
 
     def patients(self, first: int = 0, stop: int | None = None) -> Iterator[PopulationPatient]:
         for number in range(first, self.count if stop is None else stop):
@@ -139,13 +161,18 @@ class Population:
             site=site,
             organization_id=self.hospitals[site.id]["id"],
             tz=self.timezone(site),
+            labs=self.labs,
         )
 
-    def _screen(self, state: latent.PatientState, patient_id: str, site: Site) -> tuple[str, ...]:
+    def _screen(
+        self, state: latent.PatientState, patient_id: str, site: Site
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(failed, undecided) among the criteria without a profile rule."""
         if self._screener is None:
-            self._screener = eligibility.Screener(self.protocol.eligibility)
+            self._screener = eligibility.Screener(self._unruled)
         resources = ehr.record(state, self._context(patient_id, site))
         result = self._screener.screen(
             eligibility.patient_record(resources), state.screening_date, evidence=False
         )
-        return tuple(result.failed())
+        undecided = tuple(r.criterion_id for r in result.results if r.suggests_pass is None)
+        return tuple(result.failed()), undecided

@@ -139,18 +139,6 @@ class AdverseEventRate(Strict):
         return self.rate.get(arm, self.rate.get("*", 0.0))
 
 
-class Profile(Strict):
-    format: Literal[1]
-    study: str
-    population: Population
-    eligibility: dict[str, Rule] = Field(default_factory=dict)
-    expected_eligible_share: ExpectedShare | None = None
-    conduct: Conduct = Conduct()
-    targets: dict[str, Target] = Field(default_factory=dict)
-    answers: dict[str, dict[str, AnswerValue]] = Field(default_factory=dict)
-    adverse_events: tuple[AdverseEventRate, ...] = ()
-
-
 # The population a protocol without a profile gets. Sources: seed 001 (review) for the
 # primary-site mix (tumours.DEFAULT_MIX) and lesion regions (70% thoracic, 20% lumbar, 10%
 # cervical), and "more than 50% of patients" with several involved levels; seed 003 (review):
@@ -172,6 +160,32 @@ DEFAULT_POPULATION = Population(
     thrombocytopenia_share=0.06,
     high_inr_share=0.05,
 )
+
+
+class TestSae(Strict):
+    """Where the run's test SAE goes: one grade-3 serious event reported late, so every run
+    exercises the late-report paths. By default the first subject allocated to an arm where
+    some per-patient term that can be grade 3 has a rate above zero, with the first such term;
+    never an arm or a term the profile gives no adverse events."""
+
+    arm: str | None = Field(default=None, description="only in this arm (default: any)")
+    term: str | None = Field(default=None, description="this CTCAE term (grade 3 must exist)")
+    specify: str | None = None
+    source: str | None = None
+
+
+class Profile(Strict):
+    format: Literal[1]
+    study: str
+    # A study that does not model its own referral population gets the default one.
+    population: Population = DEFAULT_POPULATION
+    eligibility: dict[str, Rule] = Field(default_factory=dict)
+    expected_eligible_share: ExpectedShare | None = None
+    conduct: Conduct = Conduct()
+    targets: dict[str, Target] = Field(default_factory=dict)
+    answers: dict[str, dict[str, AnswerValue]] = Field(default_factory=dict)
+    adverse_events: tuple[AdverseEventRate, ...] = ()
+    test_sae: TestSae = TestSae()
 
 
 def default_profile(study_id: str) -> Profile:

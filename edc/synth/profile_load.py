@@ -122,6 +122,13 @@ def _check(
                 report.add((*where, "rate", arm), "no such arm")
         if event.form_flag:
             _check_item(report, (*where, "form_flag"), event.form_flag, questionnaires)
+    test_sae = profile.test_sae
+    if test_sae.arm is not None and test_sae.arm not in arms:
+        report.add(("test_sae", "arm"), "no such arm")
+    if test_sae.term is not None:
+        term = ctcae.find_term(test_sae.term) if ctcae else None
+        if term is None or 3 not in term.allowed_grades():
+            report.add(("test_sae", "term"), "not a CTCAE term that can be grade 3")
 
 
 def _check_item(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
-
 from edc import fhirpath
 from edc.fhirpath import names
-from edc.library import Library
+from edc.library import Library, ctcae_suggest
 from edc.located_yaml import Reporter
 from edc.protocol.model import Protocol
 
@@ -61,7 +59,6 @@ def _check_adverse_events(protocol: Protocol, library: Library, report: Reporter
             f"CTCAE {settings.ctcae_version} is not in the terminology library",
         )
         return
-    names = [term.term for term in ctcae.terms]
     seen: set[tuple[str, str | None]] = set()
     for index, expected in enumerate(settings.expected):
         path = ("adverse_events", "expected", index)
@@ -71,12 +68,9 @@ def _check_adverse_events(protocol: Protocol, library: Library, report: Reporter
         seen.add(key)
         term = ctcae.find_term(expected.term)
         if term is None:
-            close = difflib.get_close_matches(expected.term, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            report.add(
-                (*path, "term"),
-                f"{expected.term!r} is not a CTCAE {ctcae.version} term{hint}",
-            )
+            synonyms = library.ctcae_synonyms(ctcae.version)
+            message = ctcae_suggest.unknown_term_message(expected.term, ctcae, synonyms)
+            report.add((*path, "term"), message)
         elif term.needs_specify and not expected.specify:
             report.add(path, f"{term.term!r} needs 'specify' (the verbatim description)")
         elif expected.specify and not term.needs_specify:

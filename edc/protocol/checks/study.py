@@ -15,6 +15,7 @@ def check(protocol: Protocol, library: Library, report: Reporter) -> None:
     _check_amendments(protocol, report)
     _check_randomization(protocol, library, report)
     _check_endpoints(protocol, library, report)
+    _check_analysis_additions(protocol, report)
 
 
 def _check_amendments(protocol: Protocol, report: Reporter) -> None:
@@ -174,3 +175,49 @@ def _check_endpoints(protocol: Protocol, library: Library, report: Reporter) -> 
                 report.add(
                     (*path, key), f"form {measure.form!r} is not collected at visit {visit_id!r}"
                 )
+
+
+def _check_analysis_additions(protocol: Protocol, report: Reporter) -> None:
+    """Responders, repeated measures and multiplicity name what the protocol has."""
+    plan = protocol.analysis
+    visits = {visit.id: visit for visit in protocol.schedule.visits}
+    for index, endpoint in enumerate(plan.endpoints):
+        path: tuple[str | int, ...] = ("analysis", "endpoints", index)
+        responder = endpoint.responder
+        if responder is not None:
+            if responder.points is None and responder.percent is None:
+                report.add((*path, "responder"), "give points, percent or both")
+            if endpoint.measure.baseline_visit is None:
+                report.add((*path, "responder"), "a responder is judged from a baseline_visit")
+        for position, visit_id in enumerate(endpoint.visits):
+            visit = visits.get(visit_id)
+            if visit is None:
+                report.add((*path, "visits", position), f"unknown visit {visit_id!r}")
+            elif endpoint.measure.form not in visit.forms:
+                report.add(
+                    (*path, "visits", position),
+                    f"form {endpoint.measure.form!r} is not collected at visit {visit_id!r}",
+                )
+    multiplicity = plan.multiplicity
+    if multiplicity is None:
+        return
+    arms = {arm.id for arm in protocol.arms}
+    path = ("analysis", "multiplicity")
+    for index, comparison in enumerate(multiplicity.comparisons):
+        for arm in comparison.arms:
+            if arm not in arms:
+                report.add((*path, "comparisons", index, "arms"), f"unknown arm {arm!r}")
+        if comparison.arms[0] == comparison.arms[1]:
+            report.add((*path, "comparisons", index, "arms"), "compares an arm with itself")
+    shares = [c.alpha for c in multiplicity.comparisons if c.alpha is not None]
+    if sum(shares) > plan.alpha + 1e-12:
+        report.add(
+            (*path, "comparisons"),
+            f"the comparisons' alphas add up to {sum(shares):g}, more than alpha {plan.alpha:g}",
+        )
+    tested = {e.id for e in plan.endpoints if not e.descriptive}
+    for index, endpoint_id in enumerate(multiplicity.order):
+        if endpoint_id not in tested:
+            report.add((*path, "order", index), f"{endpoint_id!r} is not a tested endpoint")
+    if multiplicity.method == "hierarchical" and not multiplicity.order:
+        report.add((*path, "order"), "a hierarchical procedure needs the endpoints' order")

@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from edc.forms import ResponseTemplate
+from edc.forms.scores import ScoreProgram, evaluate_scores, score_program
 from edc.library import Library, scoring
 from edc.protocol import forms as protocol_forms
 from edc.protocol.model import Protocol
 from edc.synth.answers import generic, procedure, reported, screening
 from edc.synth.answers.context import FormContext, StudyForms
 from edc.synth.profile import Profile
+from edc.synth.trajectories import target_marginal
 from edc.trial.eligibility import criteria
 
 Generator = Callable[[FormContext], dict[str, Any]]
@@ -51,6 +53,9 @@ class _Form:
     items: tuple[generic.ItemSpec, ...]
     by_link: Mapping[str, generic.ItemSpec]
     study_items: frozenset[str]  # linkIds the protocol adds to the instrument
+    scores: frozenset[str]  # calculated items (never drawn)
+    own_scores: frozenset[str]  # scores the library has no rule for: the form's FHIRPath
+    program: ScoreProgram
 
 
 class FormFiller:
@@ -98,6 +103,9 @@ class FormFiller:
         study_items: frozenset[str],
     ) -> None:
         items = generic.specs(questionnaire.get("item", ()))
+        program = score_program(questionnaire)
+        scores = frozenset(calc.link_id for calc in program.calculations)
+        ruled = {score_id for owner, score_id in scoring.RULES if owner == instrument}
         self.forms[form_id] = _Form(
             form_id,
             instrument,
@@ -105,6 +113,9 @@ class FormFiller:
             items,
             {spec.link_id: spec for spec in generic.walk(items)},
             study_items,
+            scores,
+            frozenset(scores - ruled),
+            program,
         )
 
     def bounds(self, form_id: str) -> dict[str, tuple[float | None, float | None]]:
@@ -121,10 +132,12 @@ class FormFiller:
             generator = GENERATORS.get(form.instrument or "")
             answers = generator(ctx) if generator else {}
         answers.update(ctx.given)
-        for item in form.items:
+        self._targets(form, ctx, answers, fixed)
+        self._flags(form, ctx, answers)
+        for item in generic.flat(form.items):
             if item.link_id in answers or item.link_id in fixed or item.read_only:
                 continue
-            if item.kind in {"group", "display"}:
+            if item.kind in {"group", "display"} or item.link_id in form.scores:
                 continue
             if form.instrument and item.link_id not in form.study_items:
                 continue
@@ -137,11 +150,95 @@ class FormFiller:
             spec = form.by_link.get(link_id)
             if spec is not None and not spec.required and ctx.draw.chance(share):
                 del answers[link_id]
+        generic.settle(
+            form.items, answers, lambda spec: generic.plausible(spec, ctx.draw, ctx.day, ctx.state)
+        )
+        self._scores(form, answers)
+        return answers
+
+    def _targets(
+        self, form: _Form, ctx: FormContext, answers: dict[str, Any], fixed: Mapping[str, Any]
+    ) -> None:
+        """Items with a target here that no instrument generator drew: from the target. Any
+        numeric item (a study-specific one, or an instrument's); a choice item whose options
+        carry weights (KPS) gets the option nearest the drawn value; a target on a score that
+        is one weighted choice item's weight (``kps.kps-score``) moves that item.
+
+        A subject keeps their rank over the visits (the function channel's latent score at
+        this visit), so a target that moves over time moves each subject with it.
+        """
+        for spec in generic.flat(form.items):
+            if spec.link_id in fixed or spec.read_only or spec.link_id in form.scores:
+                continue
+            key = self._target_key(form, spec)
+            if key is None or key in ctx.consumed:
+                continue
+            found = target_marginal(
+                self.profile, key, ctx.arm, ctx.target_visit, spec.low, spec.high
+            )
+            if found is None:
+                continue
+            try:
+                z = ctx.trajectory.z("function", ctx.target_visit)
+            except KeyError:
+                z = ctx.draw.z()
+            value = found[0].at(z)
+            if spec.kind in {"integer", "decimal"}:
+                answers[spec.link_id] = generic.number(spec, value)
+            else:
+                code = generic.nearest_option(spec, value)
+                if code is not None:
+                    answers[spec.link_id] = [code] if spec.repeats else code
+
+    def _target_key(self, form: _Form, spec: generic.ItemSpec) -> str | None:
+        """The profile target that sets this item, if any (its own, or its score's)."""
+        own = f"{form.form_id}.{spec.link_id}"
+        if spec.kind in {"integer", "decimal"}:
+            return own if own in self.profile.targets else None
+        if spec.kind != "choice" or not any(w is not None for w in spec.weights):
+            return None
+        if own in self.profile.targets:
+            return own
+        weighted = [
+            s
+            for s in generic.flat(form.items)
+            if s.kind == "choice" and any(w is not None for w in s.weights)
+        ]
+        if len(weighted) == 1:  # the form's scores can only be this item's weight
+            for score_id in sorted(form.scores):
+                if f"{form.form_id}.{score_id}" in self.profile.targets:
+                    return f"{form.form_id}.{score_id}"
+        return None
+
+    def _flags(self, form: _Form, ctx: FormContext, answers: dict[str, Any]) -> None:
+        """Boolean items the profile ties to an adverse event (``form_flag``) say whether this
+        subject had one, on any form (the AE records and the form never disagree)."""
+        prefix = f"{form.form_id}."
+        for rate in self.profile.adverse_events:
+            flag = rate.form_flag
+            if flag is None or not flag.startswith(prefix):
+                continue
+            link_id = flag[len(prefix) :]
+            spec = form.by_link.get(link_id)
+            if spec is not None and spec.kind == "boolean" and link_id not in answers:
+                answers[link_id] = bool(ctx.flagged(link_id))
+
+    def _scores(self, form: _Form, answers: dict[str, Any]) -> None:
+        """Every score of the form, computed as a form filler would show it: the library's rules
+        for an instrument's scores, the form's own FHIRPath for a study-defined one."""
         if form.instrument:
             for score_id, value in scoring.instrument_scores(form.instrument, answers).items():
                 if value is not None and score_id in form.by_link:
                     answers[score_id] = value
-        return answers
+        if form.own_scores:
+            for score_id in form.own_scores:
+                answers.pop(score_id, None)
+            response = form.template.build(
+                answers, subject="Patient/score", authored="2000-01-01T00:00:00Z"
+            )
+            for score_id, own in evaluate_scores(form.program, response).items():
+                if score_id in form.own_scores and own is not None:
+                    answers[score_id] = own
 
     def _fixed(self, form: _Form, ctx: FormContext) -> dict[str, Any]:
         fixed: dict[str, Any] = {}

@@ -45,11 +45,15 @@ class FormContext:
     baseline_opioid: str | None
     bounds: Mapping[str, tuple[float | None, float | None]]  # linkId -> item min/max
     given: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # form.item keys whose targets an instrument's generator used (the rest are drawn by the
+    # form filler, so every target in the profile is met whoever generates the item).
+    consumed: set[str] = dataclasses.field(default_factory=set)
 
     def marginal(
         self, key: str, low: float | None, high: float | None, default: Marginal
     ) -> tuple[Marginal, bool]:
         """The target marginal of ``form.item`` here (and whether it is per level)."""
+        self.consumed.add(key)
         found = target_marginal(self.profile, key, self.arm, self.target_visit, low, high)
         return found if found is not None else (default, False)
 

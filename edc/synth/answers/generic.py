@@ -13,9 +13,11 @@ from typing import Any
 from edc.synth import clinical
 from edc.synth.latent import PatientState
 from edc.synth.rng import Draw
+from edc.synth.trajectories import fallback
 
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
 NOT_ASKED = object()  # a fixed answer of null: the item stays unanswered
 
 # Study-specific items named after a fact of the latent state are answered from it: the
@@ -36,6 +38,7 @@ class ItemSpec:
     repeats: bool
     read_only: bool
     options: tuple[str, ...]
+    weights: tuple[float | None, ...]  # each option's itemWeight (a KPS option: its value)
     low: float | None
     high: float | None
     enable_when: tuple[Mapping[str, Any], ...]
@@ -62,6 +65,9 @@ def specs(items: Any) -> tuple[ItemSpec, ...]:
                     for o in item.get("answerOption", ())
                     if "valueCoding" in o
                 ),
+                weights=tuple(
+                    _weight(o) for o in item.get("answerOption", ()) if "valueCoding" in o
+                ),
                 low=_bound(bounds.get(MIN_VALUE)),
                 high=_bound(bounds.get(MAX_VALUE)),
                 enable_when=tuple(item.get("enableWhen", ())),
@@ -76,6 +82,34 @@ def walk(items: tuple[ItemSpec, ...]) -> Iterator[ItemSpec]:
     for item in items:
         yield item
         yield from walk(item.children)
+
+
+def flat(items: tuple[ItemSpec, ...]) -> Iterator[ItemSpec]:
+    """The items answered by linkId in a flat answers mapping: all but those inside a
+    repeating group (answered per repetition, under the group's linkId)."""
+    for item in items:
+        yield item
+        if not (item.kind == "group" and item.repeats):
+            yield from flat(item.children)
+
+
+def _weight(option: Mapping[str, Any]) -> float | None:
+    extensions = [*option.get("extension", ()), *option.get("valueCoding", {}).get("extension", ())]
+    for extension in extensions:
+        if extension.get("url") == ITEM_WEIGHT:
+            value = extension.get("valueDecimal", extension.get("valueInteger"))
+            return float(value) if isinstance(value, int | float) else None
+    return None
+
+
+def nearest_option(item: ItemSpec, value: float) -> str | None:
+    """The option whose weight is nearest ``value`` (None when the options have none)."""
+    weighted = [
+        (abs(w - value), code)
+        for code, w in zip(item.options, item.weights, strict=True)
+        if w is not None
+    ]
+    return min(weighted)[1] if weighted else None
 
 
 def _bound(extension: Mapping[str, Any] | None) -> float | None:
@@ -131,6 +165,56 @@ def fixed(value: Any, item: ItemSpec, draw: Draw) -> Any:
     return [value] if item.repeats else value
 
 
+def number(item: ItemSpec, value: float) -> int | Decimal:
+    """``value`` as the item's answer: rounded for integers, one decimal place otherwise,
+    within the item's own min/max."""
+    if item.low is not None:
+        value = max(value, item.low)
+    if item.high is not None:
+        value = min(value, item.high)
+    return round(value) if item.kind == "integer" else clinical.decimal_1(value)
+
+
+def settle(
+    items: tuple[ItemSpec, ...], answers: dict[str, Any], fill: Callable[[ItemSpec], Any]
+) -> None:
+    """Make ``answers`` a response a form filler accepts: no answer to an item its enableWhen
+    disables (nor to anything inside a disabled group), and an answer to every enabled
+    required item (from ``fill``). Repeated until stable, as one answer can enable or disable
+    another (bounded: enableWhen chains are short).
+    """
+    for _ in range(8):
+        changed = False
+        for item in _enabled_walk(items, answers, enabled_parent=True):
+            spec, on = item
+            if not on:
+                if spec.link_id in answers:
+                    del answers[spec.link_id]
+                    changed = True
+            elif (
+                spec.required
+                and spec.link_id not in answers
+                and not spec.read_only
+                and spec.kind not in {"group", "display"}
+            ):
+                value = fill(spec)
+                if value is not None and value is not NOT_ASKED:
+                    answers[spec.link_id] = value
+                    changed = True
+        if not changed:
+            return
+
+
+def _enabled_walk(
+    items: tuple[ItemSpec, ...], answers: Mapping[str, Any], *, enabled_parent: bool
+) -> Iterator[tuple[ItemSpec, bool]]:
+    for item in items:
+        on = enabled_parent and enabled(item, answers)
+        yield item, on
+        if not (item.kind == "group" and item.repeats):
+            yield from _enabled_walk(item.children, answers, enabled_parent=on)
+
+
 def plausible(item: ItemSpec, draw: Draw, day: dt.date, state: PatientState) -> Any:
     """A value fitting the item's definition (None for kinds we leave blank)."""
     fact = FACTS.get(item.link_id)
@@ -142,10 +226,9 @@ def plausible(item: ItemSpec, draw: Draw, day: dt.date, state: PatientState) -> 
         code = item.options[draw.integer(0, len(item.options) - 1)]
         return [code] if item.repeats else code
     if item.kind in {"integer", "decimal"}:
-        low = item.low if item.low is not None else 0.0
-        high = item.high if item.high is not None else low + 100
-        value = draw.uniform(low, high)
-        return round(value) if item.kind == "integer" else clinical.decimal_1(value)
+        # Without a target: centred in the item's range and tapering towards its ends, as
+        # measurements are (a uniform draw put as many subjects at the extremes as mid-range).
+        return number(item, fallback(item.low, item.high).at(draw.z()))
     if item.kind == "date":
         return day
     if item.kind in {"string", "text"} and item.required:
