@@ -44,6 +44,8 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage users"
     VIEW_DATA = "view trial data"
     ENTER_DATA = "enter data"
+    RUN_MONITOR = "run the deviation checks"
+    REVIEW_DEVIATION = "confirm or dismiss a deviation"
 
 
 SITE = "site"
@@ -70,6 +72,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.MANAGE_USERS: frozenset({"admin"}),
     Action.VIEW_DATA: _SITE_TEAM | _SPONSOR_VIEW | {"admin"},
     Action.ENTER_DATA: _SITE_TEAM,
+    Action.RUN_MONITOR: frozenset({"monitor", "data_manager", "admin"}),
+    Action.REVIEW_DEVIATION: frozenset({"monitor", "data_manager"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")
