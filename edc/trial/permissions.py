@@ -46,6 +46,8 @@ class Action(enum.StrEnum):
     ENTER_DATA = "enter data"
     RUN_MONITOR = "run the deviation checks"
     REVIEW_DEVIATION = "confirm or dismiss a deviation"
+    MANAGE_QUERY = "open, close or reopen a data query"
+    ANSWER_QUERY = "answer a data query (as the site)"
 
 
 SITE = "site"
@@ -74,6 +76,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.ENTER_DATA: _SITE_TEAM,
     Action.RUN_MONITOR: frozenset({"monitor", "data_manager", "admin"}),
     Action.REVIEW_DEVIATION: frozenset({"monitor", "data_manager"}),
+    Action.MANAGE_QUERY: frozenset({"monitor", "data_manager"}),
+    Action.ANSWER_QUERY: _SITE_TEAM,
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")
