@@ -80,13 +80,13 @@ class QueryList:
     sites: list[SiteCount]
 
 
-def _form_urls(study: Study) -> dict[str, str]:
+def form_urls(study: Study) -> dict[str, str]:
     protocol = study.protocol
     naming = Naming(protocol.study.canonical_base, protocol.study.id, study.version)
     return {form.id: naming.canonical("Questionnaire", form.id) for form in protocol.forms}
 
 
-def _subject(session: Session, study: Study, code: str) -> SubjectRow:
+def subject_row(session: Session, study: Study, code: str) -> SubjectRow:
     row = session.scalars(
         select(SubjectRow).where(SubjectRow.study_id == study.id, SubjectRow.subject_code == code)
     ).first()
@@ -95,10 +95,10 @@ def _subject(session: Session, study: Study, code: str) -> SubjectRow:
     return row
 
 
-def _response(
+def response_row(
     session: Session, study: Study, subject: SubjectRow, form: str, visit: str | None
 ) -> FormResponseRow:
-    urls = _form_urls(study)
+    urls = form_urls(study)
     if form not in urls:
         raise errors.BadInputError(
             f"{study.code} has no form {form!r} (--form)", f"forms: {', '.join(sorted(urls))}"
@@ -115,7 +115,7 @@ def _response(
     return row
 
 
-def _check_item(session: Session, response: FormResponseRow, form: str, item: str) -> None:
+def check_item(session: Session, response: FormResponseRow, form: str, item: str) -> None:
     known = session.scalars(
         select(ItemValueRow.link_id).where(
             ItemValueRow.response_id == response.id, ItemValueRow.link_id == item
@@ -155,7 +155,7 @@ def _enqueue_task(session: Session, study: Study, query: DataQueryRow, now: dt.d
     if query.response_id is not None:
         response = session.get(FormResponseRow, query.response_id)
         if response is not None:
-            form = {u: f for f, u in _form_urls(study).items()}.get(response.questionnaire_url)
+            form = {u: f for f, u in form_urls(study).items()}.get(response.questionnaire_url)
             if response.raw_resource_id is not None:
                 raw = session.get(RawResourceRow, response.raw_resource_id)
                 response_ref = raw.logical_id if raw is not None else None
@@ -202,13 +202,13 @@ def open_query(workspace: Workspace, request: OpenRequest) -> QueryLine:
     now = workspace.clock.now()
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
-        subject = _subject(session, study, request.subject)
+        subject = subject_row(session, study, request.subject)
         site = study.site_by_id(subject.site_id)
         response = None
         if request.form is not None:
-            response = _response(session, study, subject, request.form, request.visit)
+            response = response_row(session, study, subject, request.form, request.visit)
             if request.item is not None:
-                _check_item(session, response, request.form, request.item)
+                check_item(session, response, request.form, request.item)
         actor = workspace.act(session, study, Action.MANAGE_QUERY, site.code)
         row = DataQueryRow(
             study_id=study.id,
@@ -264,7 +264,7 @@ def move(workspace: Workspace, request: MoveRequest) -> QueryLine:
 def _lines(
     session: Session, study: Study, now: dt.datetime, ids: list[int] | None = None, **where: object
 ) -> list[QueryLine]:
-    forms = {u: f for f, u in _form_urls(study).items()}
+    forms = {u: f for f, u in form_urls(study).items()}
     counts = (
         select(
             DataQueryMessageRow.data_query_id,

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.visits_cmd",
     "edc.cli.monitor_cmd",
     "edc.cli.query_cmd",
+    "edc.cli.sdv_cmd",
     "edc.cli.push_cmd",
     "edc.cli.generate_cmd",
     "edc.cli.load_cmd",

@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     REVIEW_DEVIATION = "confirm or dismiss a deviation"
     MANAGE_QUERY = "open, close or reopen a data query"
     ANSWER_QUERY = "answer a data query (as the site)"
+    VERIFY_SOURCE = "mark source data verified"
 
 
 SITE = "site"
@@ -78,6 +79,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.REVIEW_DEVIATION: frozenset({"monitor", "data_manager"}),
     Action.MANAGE_QUERY: frozenset({"monitor", "data_manager"}),
     Action.ANSWER_QUERY: _SITE_TEAM,
+    Action.VERIFY_SOURCE: frozenset({"monitor"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")

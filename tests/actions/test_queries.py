@@ -31,7 +31,7 @@ def _count(database: Database, sql: str) -> int:
         return int(connection.execute(text(sql)).scalar_one())
 
 
-def test_query_workflow_roles_audit_and_task(
+def test_query_workflow_roles_audit_and_task_then_sdv(
     env: Path, database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_demo("--defect-rate", "0") == 0
@@ -102,3 +102,38 @@ def test_query_workflow_roles_audit_and_task(
     assert task["focus"]["reference"].startswith("QuestionnaireResponse/")
     assert task["input"] == [{"type": {"text": "linkId"}, "valueString": "vas"}]
     assert [n["text"] for n in task["note"]][:2] == ["Is 9 right?", "Chart: 9"]
+    _check_sdv(database, capsys, subject)
+
+
+def _coverage(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, object]]:
+    capsys.readouterr()
+    assert (
+        main(["--user", "demo-monitor", "sdv", "coverage", "--study", STUDY, "--format", "json"])
+        == 0
+    )
+    return {s["site"]: s for s in json.loads(capsys.readouterr().out)["sites"]}
+
+
+def _check_sdv(database: Database, capsys: pytest.CaptureFixture[str], subject: str) -> None:
+    """SDV: a form mark verifies each of its answers; computed scores need none; roles."""
+    before = _coverage(capsys)
+    assert before["01"]["items_verified"] == 0
+    needing = before["01"]["items_needing_sdv"]
+    sdv = ["sdv", "mark", "--study", STUDY, "--subject", subject]
+    assert main(["--user", "demo-coordinator-01", *sdv, "--form", "vas", "--visit", "W4"]) == 2
+    assert main(["--user", "demo-monitor", *sdv, "--form", "vas", "--visit", "W4"]) == 0
+    assert main(["--user", "demo-monitor", *sdv, "--form", "vas", "--visit", "W4"]) == 2
+    assert main(["--user", "demo-monitor", *sdv, "--form", "vas", "--item", "nope"]) == 2
+    with database.engine.connect() as connection:
+        answers = connection.execute(
+            text(
+                "SELECT count(*) FROM item_value i JOIN sdv_mark m "
+                "ON m.response_id = i.response_id WHERE i.answer_index = 0"
+            )
+        ).scalar_one()
+        marks = connection.execute(text("SELECT count(*) FROM sdv_mark")).scalar_one()
+    after = _coverage(capsys)
+    assert marks == 1 and answers >= 1
+    assert after["01"]["items_verified"] == answers
+    assert after["01"]["items_needing_sdv"] == needing
+    assert after["02"]["items_verified"] == 0
