@@ -22,14 +22,14 @@ from typing import Any
 
 from edc import config, errors
 from edc.actions import demo_site, generate, load, protocol, publish, push, randomize, screen, sync
-from edc.actions.workspace import Workspace
+from edc.actions.workspace import Study, Workspace
 from edc.fhir.target import ServerSpec
 from edc.library import mappings_root
 from edc.progress import Progress, SilentProgress
 from edc.sync.ingest import TypeCounts
 from edc.synth import layout, stages
 from edc.trial.permissions import Action
-from edc.warehouse import db, migrate, site_summary
+from edc.warehouse import db, migrate, site_summary, study_overview
 from edc.warehouse import randomization as randomization_store
 
 DEFAULT_STUDY = "spine-mwa-01"
@@ -76,6 +76,8 @@ class DemoSite:
     forms: int
     adverse_events: dict[str, int]  # by CTCAE grade ("G1": n)
     serious: int
+    deviations: int  # open ones, found by the deviation engine or recorded
+    open_queries: int  # open or answered, not yet closed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -338,6 +340,12 @@ def _summary(
             )
             problems = site_summary.list_problem_groups(session=session, study_code=study)
             rejected = site_summary.count_rejected(session=session, study_code=study)
+            deviations = study_overview.count_open_deviations(
+                session=session, study_id=found.id, site_ids=None
+            )
+            queries = study_overview.count_open_queries(
+                session=session, study_id=found.id, site_ids=None
+            )
     finally:
         engine.dispose()
     numbers = {n.site: n for n in consort}
@@ -355,6 +363,8 @@ def _summary(
             forms=s.forms,
             adverse_events={f"G{g}": n for g, n in s.adverse_events_by_grade.items()},
             serious=s.serious_adverse_events,
+            deviations=deviations.get(_site_id(found, s.code), 0),
+            open_queries=queries.get(_site_id(found, s.code), 0),
         )
         for s in collected
     ]
@@ -367,6 +377,10 @@ def _summary(
         _added_up(syncs), stages, path, commitment, verified, options.viewer, sites, problems,
         rejected,
     )  # fmt: skip
+
+
+def _site_id(study: Study, code: str) -> int:
+    return study.site(code).id
 
 
 def _added_up(syncs: list[tuple[str, sync.SyncResult]]) -> sync.SyncResult:

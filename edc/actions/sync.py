@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from edc import config, errors, logs
+from edc.actions import monitor
 from edc.clock import Clock, SystemClock
 from edc.fhir import FhirClient
 from edc.fhir.target import ServerSpec
@@ -167,7 +168,10 @@ def sync(
     """
     request.check()
     with logs.context(study=request.study):
-        return _sync(settings, request, clock or SystemClock(), client_factory, progress, actor)
+        result = _sync(settings, request, clock or SystemClock(), client_factory, progress, actor)
+        # New data may show deviations, or remove their cause: the engine runs after every sync.
+        monitor.after_sync(settings, request.study, clock)
+        return result
 
 
 def _sync(

@@ -33,6 +33,7 @@ from edc.warehouse.tables.study import ProtocolVersionRow, SiteRow
 # registered protocol version never changes (its Bundle's SHA-256 names it): parsed and compiled
 # once per process too, whichever warehouse or workspace asks.
 _library = functools.cache(load_library)
+library = _library  # the shipped instrument library, read once per process
 _PROTOCOLS: dict[tuple[str, str], Protocol] = {}
 _SCREENERS: dict[tuple[str, str], Screener] = {}
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveInt, StringConstraints
 
 from edc.items.model import Code, Coding, Item, Score, Strict, Text, Variable
+from edc.protocol.monitoring import Monitoring
 
 Version = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)*[a-z]?$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -336,6 +337,7 @@ class Protocol(Strict):
     forms: tuple[Form, ...] = Field(min_length=1)
     adverse_events: AdverseEvents
     analysis: AnalysisPlan
+    monitoring: Monitoring = Monitoring()
 
 
 __all__ = [

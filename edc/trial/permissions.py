@@ -44,6 +44,11 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage users"
     VIEW_DATA = "view trial data"
     ENTER_DATA = "enter data"
+    RUN_MONITOR = "run the deviation checks"
+    REVIEW_DEVIATION = "confirm or dismiss a deviation"
+    MANAGE_QUERY = "open, close or reopen a data query"
+    ANSWER_QUERY = "answer a data query (as the site)"
+    VERIFY_SOURCE = "mark source data verified"
 
 
 SITE = "site"
@@ -70,6 +75,11 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.MANAGE_USERS: frozenset({"admin"}),
     Action.VIEW_DATA: _SITE_TEAM | _SPONSOR_VIEW | {"admin"},
     Action.ENTER_DATA: _SITE_TEAM,
+    Action.RUN_MONITOR: frozenset({"monitor", "data_manager", "admin"}),
+    Action.REVIEW_DEVIATION: frozenset({"monitor", "data_manager"}),
+    Action.MANAGE_QUERY: frozenset({"monitor", "data_manager"}),
+    Action.ANSWER_QUERY: _SITE_TEAM,
+    Action.VERIFY_SOURCE: frozenset({"monitor"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")

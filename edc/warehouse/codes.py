@@ -76,13 +76,25 @@ DEVIATION_KINDS = (
     "visit_out_of_window",
     "missed_visit",
     "visit_out_of_order",
+    "visit_before_consent",
+    "form_before_consent",
+    "randomized_before_consent",
+    "randomized_before_eligibility",
     "ineligible_enrolled",
+    "missing_form",
+    "form_after_withdrawal",
     "late_sae_report",
+    "ae_outcome_missing",
     "missing_data",
     "other",
 )
 DEVIATION_SEVERITIES = ("minor", "major")
-DEVIATION_STATUSES = ("open", "acknowledged", "closed")
+# open -> confirmed / dismissed (by a person, with a reason) -> resolved (by the engine, when
+# later data removes the cause; a resolved finding that comes back opens again).
+DEVIATION_STATUSES = ("open", "confirmed", "dismissed", "resolved")
+# Found by the deviation engine (``edc.trial.deviations``), or recorded by an action (enrolling
+# an ineligible patient): the engine reconciles only its own.
+DEVIATION_ORIGINS = ("detector", "recorded")
 DATA_QUERY_STATUSES = ("open", "answered", "closed", "cancelled")
 DATA_QUERY_ORIGINS = ("manual", "edit_check")
 LOCK_STATES = ("open", "frozen", "locked", "unlocked")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edc.warehouse import codes
@@ -13,7 +13,12 @@ from edc.warehouse.coltypes import UTCDateTime
 
 
 class DeviationRow(Base):
-    """A protocol deviation, found by a detector or entered by a monitor."""
+    """A protocol deviation, found by a detector or recorded by an action (``origin``).
+
+    ``evidence`` holds what the finding rests on: the resources it read (``refs``) and the
+    dates or values it compared. ``status_reason`` is why a person confirmed or dismissed it;
+    ``resolved_at`` when the engine found the cause gone.
+    """
 
     __tablename__ = "deviation"
     __table_args__ = (
@@ -23,6 +28,7 @@ class DeviationRow(Base):
         check_in("kind", codes.DEVIATION_KINDS),
         check_in("severity", codes.DEVIATION_SEVERITIES),
         check_in("status", codes.DEVIATION_STATUSES),
+        check_in("origin", codes.DEVIATION_ORIGINS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +42,10 @@ class DeviationRow(Base):
     description: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="open")
+    origin: Mapped[str] = mapped_column(String(16), default="recorded")
+    evidence: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class DataQueryRow(Base):

@@ -1,0 +1,113 @@
+"""`edc monitor run|list|confirm|dismiss`: protocol deviations found from the data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from edc.cli import render, state
+from edc.cli.options import FormatOption, StudyOption
+
+if TYPE_CHECKING:
+    from edc.actions.monitor import DeviationLine, DeviationList, MonitorRunResult
+
+app = typer.Typer(no_args_is_help=True, short_help="find protocol deviations and review them")
+app.info.help = (
+    "The deviation engine compares the synced EHR dates with the protocol: visits out of "
+    "window or missed, visits and forms before consent, randomization before consent or "
+    "eligibility sign-off, missing forms, forms after withdrawal, late serious adverse event "
+    "reports, grade >= 3 events without outcome. It runs after every sync and on demand; the "
+    "same finding keeps its one row, and findings whose cause is gone resolve themselves."
+)
+
+SiteOption = Annotated[str | None, typer.Option("--site", metavar="ID", help="one site only")]
+ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help="why (audited)")]
+DeviationId = Annotated[int, typer.Argument(metavar="ID", help="the deviation's id")]
+
+RUN_VIEW: render.View[MonitorRunResult] = render.View(
+    sections=(render.Section("open_by_kind"),),
+    headline=lambda r: (
+        f"{r.found:,} deviations found: {r.opened} new, {r.resolved} resolved, "
+        f"{r.reopened} reopened, {r.updated} updated"
+    ),
+)
+LIST_VIEW: render.View[DeviationList] = render.View(
+    sections=(
+        render.Section(
+            "deviations",
+            columns=("id", "site", "subject", "kind", "severity", "status", "description"),
+        ),
+    ),
+    headline=lambda r: f"{len(r.deviations):,} deviations",
+)
+LINE_VIEW: render.View[DeviationLine] = render.View(
+    headline=lambda r: f"deviation {r.id} ({r.kind}, {r.subject}) is {r.status}"
+)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="monitor")
+
+
+@app.command()
+def run(study: StudyOption, fmt: FormatOption = render.Format.table) -> None:
+    """Run the deviation engine now (it also runs after every sync)."""
+    from edc.actions import monitor
+    from edc.actions.workspace import Workspace
+
+    with Workspace.open(state.settings()) as workspace:
+        result = monitor.run(workspace, study)
+    state.emit(result, fmt, RUN_VIEW)
+
+
+@app.command("list")
+def list_(
+    study: StudyOption,
+    site: SiteOption = None,
+    status: Annotated[
+        str | None, typer.Option("--status", metavar="STATUS", help="open, confirmed, ...")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", metavar="KIND")] = None,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """List the study's deviations with their evidence."""
+    from edc.actions import monitor
+    from edc.actions.workspace import Workspace
+
+    request = monitor.ListRequest(study=study, site=site, status=status, kind=kind)
+    with Workspace.open(state.settings()) as workspace:
+        result = monitor.list_deviations(workspace, request)
+    state.emit(result, fmt, LIST_VIEW)
+
+
+def _review(study: str, deviation: int, status: str, reason: str, fmt: render.Format) -> None:
+    from edc.actions import monitor
+    from edc.actions.workspace import Workspace
+
+    request = monitor.ReviewRequest(study, deviation, status, reason)
+    with Workspace.open(state.settings()) as workspace:
+        result = monitor.review(workspace, request)
+    state.emit(result, fmt, LINE_VIEW)
+
+
+@app.command()
+def confirm(
+    study: StudyOption,
+    deviation: DeviationId,
+    reason: ReasonOption,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Confirm a deviation (a monitor or data manager; audited with the reason)."""
+    _review(study, deviation, "confirmed", reason, fmt)
+
+
+@app.command()
+def dismiss(
+    study: StudyOption,
+    deviation: DeviationId,
+    reason: ReasonOption,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Dismiss a deviation as not one (a monitor or data manager; audited with the reason)."""
+    _review(study, deviation, "dismissed", reason, fmt)
