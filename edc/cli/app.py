@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.randomization_cmd",
     "edc.cli.randomize_cmd",
     "edc.cli.unblind_cmd",
+    "edc.cli.lock_cmd",
     "edc.cli.visits_cmd",
     "edc.cli.push_cmd",
     "edc.cli.generate_cmd",

@@ -44,6 +44,7 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage users"
     VIEW_DATA = "view trial data"
     ENTER_DATA = "enter data"
+    LOCK = "freeze, lock or unlock data (signed)"
 
 
 SITE = "site"
@@ -70,6 +71,9 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.MANAGE_USERS: frozenset({"admin"}),
     Action.VIEW_DATA: _SITE_TEAM | _SPONSOR_VIEW | {"admin"},
     Action.ENTER_DATA: _SITE_TEAM,
+    # The principal investigator signs their site's casebooks; a study-wide lock needs a
+    # study-wide role (edc.actions.lock).
+    Action.LOCK: frozenset({"data_manager", "principal_investigator"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")
