@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import orjson
-import psycopg
 import pytest
 from sqlalchemy.exc import DBAPIError
 
@@ -65,10 +64,22 @@ def test_lock_is_signed_bound_to_the_chain_and_enforced(trial: SiteTrial) -> Non
     assert trial.count("audit_event", "table_name = 'lock_event'") == 1
     log = checkpoints.location_for(trial.settings).log.read_bytes().splitlines()
     assert result.signature_sha256 in orjson.loads(log[-1])["event"]
-    # The database now refuses writes to the study's subjects, even edc's own.
-    with pytest.raises((DBAPIError, errors.BadInputError, psycopg.Error), match=locks.REFUSED):
-        trial.frailty_form("p-ok", "frail")
-        trial.sync()
+    # A change synced for a locked subject is kept raw and reported, not applied.
+    responses, raw = trial.count("form_response"), trial.count("raw_resource")
+    trial.frailty_form("p-ok", "frail")
+    trial.sync()
+    assert trial.count("form_response") == responses
+    assert trial.count("raw_resource") == raw + 1
+    problems = trial.rows(
+        "SELECT kind, message FROM data_problem WHERE kind = 'changed_after_lock'"
+    )
+    assert len(problems) == 1
+    assert "QuestionnaireResponse/" in problems[0][1]
+    # The database itself refuses writes to the study's subjects, even edc's own.
+    with pytest.raises(DBAPIError, match=locks.REFUSED), trial.database.engine.begin() as raw_sql:
+        if raw_sql.dialect.name == "postgresql":
+            raw_sql.exec_driver_sql("SELECT set_config('edc.write_path', 'audited', true)")
+        raw_sql.exec_driver_sql("UPDATE subject SET status = 'withdrawn'")
     unlocked = _change(trial, "dm", "unlock")
     assert unlocked.state == "unlocked"
     where = "table_name = 'lock_state' AND field = 'state' AND reason = 'all queries closed'"
