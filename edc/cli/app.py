@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.randomize_cmd",
     "edc.cli.unblind_cmd",
     "edc.cli.lock_cmd",
+    "edc.cli.export_cmd",
     "edc.cli.visits_cmd",
     "edc.cli.push_cmd",
     "edc.cli.generate_cmd",

@@ -45,6 +45,7 @@ class Action(enum.StrEnum):
     VIEW_DATA = "view trial data"
     ENTER_DATA = "enter data"
     LOCK = "freeze, lock or unlock data (signed)"
+    EXPORT = "export datasets"
 
 
 SITE = "site"
@@ -74,6 +75,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     # The principal investigator signs their site's casebooks; a study-wide lock needs a
     # study-wide role (edc.actions.lock).
     Action.LOCK: frozenset({"data_manager", "principal_investigator"}),
+    Action.EXPORT: frozenset({"statistician", "unblinded_statistician", "data_manager"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")

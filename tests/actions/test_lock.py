@@ -22,8 +22,13 @@ PASSWORD = "a long signing phrase"
 
 @pytest.fixture
 def trial(database: Database, tmp_path: Path) -> SiteTrial:
+    return make_lockable(database, tmp_path)
+
+
+def make_lockable(database: Database, tmp_path: Path) -> SiteTrial:
+    """The site trial with one enrolled subject, and passwords for dm, pi-a, stat, unblinded."""
     trial = make_site_trial(database, tmp_path)
-    for user in ("dm", "pi-a", "stat"):
+    for user in ("dm", "pi-a", "stat", "unblinded"):
         passwords.set_password(
             trial.database.sessionmaker, username=user, password=PASSWORD, actor="admin",
             role="admin", clock=trial.clock,

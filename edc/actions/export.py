@@ -1,0 +1,368 @@
+"""`edc export`: tabulation datasets (SDTM-like) from locked data, with a manifest.
+
+Only a locked study is exported, unless ``snapshot`` (an interim look, marked as not locked in
+the manifest). Each dataset is written as CSV and Parquet; the manifest lists every file with its
+SHA-256, the protocol version and its hash, the lock event with its signature, and the audit
+chain head the signature was bound to. Nothing in the files depends on when or where the export
+ran (no times of export, rows in a fixed order, values formatted the same on SQLite and
+PostgreSQL): exporting the same lock twice gives the same bytes.
+
+Arms are exported as ``(blinded)`` unless ``unblinded`` is asked for, which is refused to every
+role the study blinds (``edc.trial.permissions``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import decimal
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edc import config, errors
+from edc.actions.workspace import Study, Workspace
+from edc.trial import permissions
+from edc.trial.permissions import Action
+from edc.warehouse import checkpoints, locks
+from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow, VisitRow
+from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
+from edc.warehouse.tables.safety import AdverseEventRow
+from edc.warehouse.tables.subjects import AllocationRow, SubjectRow
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportRequest:
+    study: str
+    out: Path
+    snapshot: bool = False
+    unblinded: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportedFile:
+    name: str
+    sha256: str
+    rows: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    study: str
+    out: Path
+    locked: bool
+    files: tuple[ExportedFile, ...]
+    manifest_sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+
+
+def export(settings: config.Settings, workspace: Workspace, request: ExportRequest) -> ExportResult:
+    """Write the study's datasets and manifest into ``request.out`` (new or empty).
+
+    :raises errors.BadInputError: (exit 2, nothing written) an unknown study, a study not locked
+        without ``snapshot``, an unblinded export asked by a blinded role, a role that may not
+        export, or an output folder that holds files.
+    """
+    if request.out.exists() and any(request.out.iterdir()):
+        raise errors.BadInputError(f"{request.out} is not empty", "export into a new folder")
+    with workspace.transaction() as session:
+        study = workspace.study(session, request.study)
+        actor = workspace.act(session, study, Action.EXPORT, None)
+        lock = _study_lock(session, study)
+        if lock is None and not request.snapshot:
+            raise errors.BadInputError(
+                f"{study.code} is not locked: nothing exported",
+                f"lock it (edc lock lock --study {study.code}), or export --snapshot for an "
+                "interim look that the manifest marks as not locked",
+            )
+        if request.unblinded and not permissions.may_see_arms(actor.grants, study.blinding):
+            raise errors.BadInputError(
+                f"{workspace.username} may not export arms unblinded in {study.code}",
+                f"{actor.grant} is blinded; only the unblinded statistician exports arms",
+            )
+        datasets = _datasets(session, study, show_arms=request.unblinded)
+        head = (lock.audit_rows, lock.audit_head_hash) if lock else _current_head(session)
+    request.out.mkdir(parents=True, exist_ok=True)
+    files: list[ExportedFile] = []
+    for dataset in datasets:
+        files += _write(request.out, dataset)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "study": study.code,
+        "protocol": {"version": study.version, "sha256": study.protocol_sha256},
+        "locked": lock is not None,
+        "lock_event": _lock_json(lock),
+        "audit_head": {"rows": head[0], "hash": head[1]},
+        "arms": "unblinded" if request.unblinded else "blinded",
+        "files": [dataclasses.asdict(f) for f in files],
+    }
+    text = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    (request.out / MANIFEST).write_bytes(text)
+    digest = hashlib.sha256(text).hexdigest()
+    if lock is not None:
+        with workspace.transaction() as session:
+            workspace.act(session, study, Action.EXPORT, None)
+            session.add(
+                ExportManifestRow(
+                    study_id=study.id,
+                    lock_event_id=lock.id,
+                    format="csv",
+                    created_at=workspace.clock.now(),
+                    manifest_json=text.decode(),
+                    sha256=digest,
+                )
+            )
+    checkpoints.record(
+        settings, workspace.engine, event=f"export {study.code} {digest}", clock=workspace.clock
+    )
+    return ExportResult(study.code, request.out, lock is not None, tuple(files), digest)
+
+
+def _study_lock(session: Session, study: Study) -> LockEventRow | None:
+    """The signed event that locked the whole study, if it is locked now."""
+    state = locks.states(session=session, study_id=study.id).get(locks.STUDY_UNIT)
+    if state is None or state.state != "locked":
+        return None
+    return session.get(LockEventRow, state.lock_event_id)
+
+
+def _current_head(session: Session) -> tuple[int, str]:
+    from edc.warehouse import chain
+
+    return chain.head(session.connection())
+
+
+def _lock_json(lock: LockEventRow | None) -> dict[str, Any] | None:
+    if lock is None:
+        return None
+    return {
+        "id": lock.id,
+        "state": lock.state,
+        "signed_at": _datetime(lock.at),
+        "signer": lock.actor,
+        "role": lock.signer_role,
+        "meaning": lock.meaning,
+        "reason": lock.reason,
+        "signature_sha256": lock.signature_sha256,
+    }
+
+
+def _text(value: Any) -> str:
+    """One value as the files hold it, the same whichever database it came from."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, dt.datetime):
+        return _datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float | decimal.Decimal):
+        number = decimal.Decimal(str(value)).normalize()
+        return format(number, "f")
+    return str(value)
+
+
+def _datetime(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Dataset]:
+    subjects = list(
+        session.scalars(
+            select(SubjectRow).where(SubjectRow.study_id == study.id).order_by(SubjectRow.id)
+        )
+    )
+    code_of = {s.id: s.subject_code for s in subjects}
+    arms = dict(
+        session.execute(
+            select(AllocationRow.subject_id, AllocationRow.arm).where(
+                AllocationRow.study_id == study.id
+            )
+        ).all()
+    )
+    titles = {arm.id: arm.title for arm in study.protocol.arms}
+    sites = {site.id: site.code for site in study.sites}
+
+    def usubjid(subject_id: int) -> str:
+        return f"{study.code}-{code_of[subject_id]}"
+
+    dm_rows = []
+    for s in subjects:
+        arm = arms.get(s.id)
+        shown = arm if show_arms or arm is None else permissions.MASKED_ARM
+        title = titles.get(arm, "") if show_arms and arm else ("" if arm is None else shown)
+        dm_rows.append(
+            tuple(
+                _text(v)
+                for v in (
+                    study.code,
+                    "DM",
+                    usubjid(s.id),
+                    s.subject_code,
+                    sites.get(s.site_id),
+                    s.enrolled_at,
+                    shown,
+                    title,
+                )
+            )
+        )
+    ds_rows = [
+        (study.code, "DS", usubjid(s.id), _text(s.status)) for s in subjects
+    ]  # fmt: skip
+    visits = session.execute(
+        select(VisitRow.subject_id, VisitRow.visit_id, VisitRow.visit_date)
+        .join(SubjectRow, SubjectRow.id == VisitRow.subject_id)
+        .where(SubjectRow.study_id == study.id)
+    ).all()
+    sv_rows = sorted(
+        (study.code, "SV", usubjid(v.subject_id), v.visit_id, _text(v.visit_date)) for v in visits
+    )
+    items = session.execute(
+        select(
+            FormResponseRow.subject_id,
+            FormResponseRow.questionnaire_url,
+            FormResponseRow.visit_id,
+            ItemValueRow.link_id,
+            ItemValueRow.answer_index,
+            ItemValueRow.value_number,
+            ItemValueRow.value_text,
+            ItemValueRow.value_code,
+            ItemValueRow.value_date,
+            ItemValueRow.value_bool,
+        )
+        .join(FormResponseRow, FormResponseRow.id == ItemValueRow.response_id)
+        .join(SubjectRow, SubjectRow.id == FormResponseRow.subject_id)
+        .where(SubjectRow.study_id == study.id)
+    ).all()
+    qs_rows = []
+    for i in items:
+        result = next(
+            (v for v in (i.value_code, i.value_text, i.value_number, i.value_date, i.value_bool)
+             if v is not None),
+            None,
+        )  # fmt: skip
+        qs_rows.append(
+            (
+                study.code,
+                "QS",
+                usubjid(i.subject_id),
+                i.questionnaire_url.rsplit("/", 1)[-1],
+                i.link_id[:8].upper(),
+                i.link_id,
+                str(i.answer_index),
+                _text(result),
+                _text(i.value_number),
+                _text(i.visit_id),
+            )
+        )
+    events = session.scalars(
+        select(AdverseEventRow)
+        .join(SubjectRow, SubjectRow.id == AdverseEventRow.subject_id)
+        .where(SubjectRow.study_id == study.id)
+    ).all()
+    ae_rows = sorted(
+        tuple(
+            _text(v)
+            for v in (
+                study.code,
+                "AE",
+                usubjid(e.subject_id),
+                e.ctcae_term,
+                e.ctcae_term,
+                e.meddra_llt_code,
+                e.grade,
+                e.serious,
+                getattr(e, "onset_date", None),
+                getattr(e, "resolution_date", None),
+            )
+        )
+        for e in events
+    )
+    return [
+        Dataset(
+            "dm",
+            ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "SITEID", "RFSTDTC", "ARMCD", "ARM"),
+            dm_rows,
+        ),
+        Dataset("ds", ("STUDYID", "DOMAIN", "USUBJID", "DSDECOD"), ds_rows),
+        Dataset("sv", ("STUDYID", "DOMAIN", "USUBJID", "VISIT", "SVSTDTC"), sv_rows),
+        Dataset(
+            "qs",
+            (
+                "STUDYID",
+                "DOMAIN",
+                "USUBJID",
+                "QSCAT",
+                "QSTESTCD",
+                "QSTEST",
+                "QSREPNUM",
+                "QSORRES",
+                "QSSTRESN",
+                "VISIT",
+            ),
+            sorted(qs_rows),
+        ),
+        Dataset(
+            "ae",
+            (
+                "STUDYID",
+                "DOMAIN",
+                "USUBJID",
+                "AETERM",
+                "AEDECOD",
+                "AELLTCD",
+                "AETOXGR",
+                "AESER",
+                "AESTDTC",
+                "AEENDTC",
+            ),
+            ae_rows,
+        ),
+    ]
+
+
+def _write(out: Path, dataset: Dataset) -> list[ExportedFile]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(dataset.columns)
+    writer.writerows(dataset.rows)
+    csv_bytes = buffer.getvalue().encode()
+    (out / f"{dataset.name}.csv").write_bytes(csv_bytes)
+    table = pa.table(
+        {
+            name: pa.array([row[i] for row in dataset.rows], type=pa.string())
+            for i, name in enumerate(dataset.columns)
+        }
+    )
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="none", store_schema=False)
+    parquet_bytes = sink.getvalue().to_pybytes()
+    (out / f"{dataset.name}.parquet").write_bytes(parquet_bytes)
+    return [
+        ExportedFile(
+            f"{dataset.name}.csv", hashlib.sha256(csv_bytes).hexdigest(), len(dataset.rows)
+        ),
+        ExportedFile(
+            f"{dataset.name}.parquet", hashlib.sha256(parquet_bytes).hexdigest(), len(dataset.rows)
+        ),
+    ]
