@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from edc import config, errors
 from edc.actions.workspace import Study, Workspace
+from edc.export import xport
 from edc.trial import permissions
 from edc.trial.permissions import Action
 from edc.warehouse import checkpoints, locks
@@ -39,6 +40,40 @@ from edc.warehouse.tables.subjects import AllocationRow, SubjectRow
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+DATASET_LABELS = {
+    "dm": "Demographics",
+    "ds": "Disposition",
+    "sv": "Subject Visits",
+    "qs": "Questionnaires",
+    "ae": "Adverse Events",
+}
+# Variable labels (XPORT v5: at most 40 characters).
+LABELS = {
+    "STUDYID": "Study Identifier",
+    "DOMAIN": "Domain Abbreviation",
+    "USUBJID": "Unique Subject Identifier",
+    "SUBJID": "Subject Identifier for the Study",
+    "SITEID": "Study Site Identifier",
+    "RFSTDTC": "Subject Reference Start Date/Time",
+    "ARMCD": "Planned Arm Code",
+    "ARM": "Description of Planned Arm",
+    "DSDECOD": "Standardized Disposition Term",
+    "VISIT": "Visit Name",
+    "SVSTDTC": "Start Date/Time of Visit",
+    "QSCAT": "Category of Question",
+    "QSTESTCD": "Question Short Name",
+    "QSTEST": "Question Name",
+    "QSREPNUM": "Repetition Number",
+    "QSORRES": "Finding in Original Units",
+    "QSSTRESN": "Numeric Finding in Standard Units",
+    "AETERM": "Reported Term for the Adverse Event",
+    "AEDECOD": "Dictionary-Derived Term",
+    "AELLTCD": "Lowest Level Term Code",
+    "AETOXGR": "Standard Toxicity Grade",
+    "AESER": "Serious Event",
+    "AESTDTC": "Start Date/Time of Adverse Event",
+    "AEENDTC": "End Date/Time of Adverse Event",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +82,7 @@ class ExportRequest:
     out: Path
     snapshot: bool = False
     unblinded: bool = False
+    xpt: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,10 +134,14 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
             )
         datasets = _datasets(session, study, show_arms=request.unblinded)
         head = (lock.audit_rows, lock.audit_head_hash) if lock else _current_head(session)
+    created = lock.at if lock else workspace.clock.now()
+    xpt = {d.name: _xpt(d, created) for d in datasets} if request.xpt else {}  # checks first
     request.out.mkdir(parents=True, exist_ok=True)
     files: list[ExportedFile] = []
     for dataset in datasets:
         files += _write(request.out, dataset)
+        if dataset.name in xpt:
+            files.append(_file(request.out, f"{dataset.name}.xpt", xpt[dataset.name], dataset))
     manifest = {
         "format": FORMAT_VERSION,
         "study": study.code,
@@ -338,6 +378,17 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
     ]
 
 
+def _xpt(dataset: Dataset, created: dt.datetime) -> bytes:
+    columns = [(name, LABELS.get(name, name)) for name in dataset.columns]
+    label = DATASET_LABELS.get(dataset.name, dataset.name)
+    return xport.write(dataset.name.upper(), label, columns, dataset.rows, created=created)
+
+
+def _file(out: Path, name: str, data: bytes, dataset: Dataset) -> ExportedFile:
+    (out / name).write_bytes(data)
+    return ExportedFile(name, hashlib.sha256(data).hexdigest(), len(dataset.rows))
+
+
 def _write(out: Path, dataset: Dataset) -> list[ExportedFile]:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -346,8 +397,6 @@ def _write(out: Path, dataset: Dataset) -> list[ExportedFile]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(dataset.columns)
     writer.writerows(dataset.rows)
-    csv_bytes = buffer.getvalue().encode()
-    (out / f"{dataset.name}.csv").write_bytes(csv_bytes)
     table = pa.table(
         {
             name: pa.array([row[i] for row in dataset.rows], type=pa.string())
@@ -356,13 +405,7 @@ def _write(out: Path, dataset: Dataset) -> list[ExportedFile]:
     )
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="none", store_schema=False)
-    parquet_bytes = sink.getvalue().to_pybytes()
-    (out / f"{dataset.name}.parquet").write_bytes(parquet_bytes)
     return [
-        ExportedFile(
-            f"{dataset.name}.csv", hashlib.sha256(csv_bytes).hexdigest(), len(dataset.rows)
-        ),
-        ExportedFile(
-            f"{dataset.name}.parquet", hashlib.sha256(parquet_bytes).hexdigest(), len(dataset.rows)
-        ),
+        _file(out, f"{dataset.name}.csv", buffer.getvalue().encode(), dataset),
+        _file(out, f"{dataset.name}.parquet", sink.getvalue().to_pybytes(), dataset),
     ]

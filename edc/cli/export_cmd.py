@@ -24,6 +24,9 @@ def export(
     unblinded: Annotated[
         bool, typer.Option("--unblinded", help="real arms (the unblinded statistician only)")
     ] = False,
+    xpt: Annotated[
+        bool, typer.Option("--xpt", help="also SAS transport files (XPORT v5), one per dataset")
+    ] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Write DM, DS, SV, QS and AE as CSV and Parquet, and manifest.json with every file's
@@ -37,7 +40,7 @@ def export(
     from edc.actions.workspace import Workspace
 
     settings = state.settings()
-    request = action.ExportRequest(study, out, snapshot=snapshot, unblinded=unblinded)
+    request = action.ExportRequest(study, out, snapshot=snapshot, unblinded=unblinded, xpt=xpt)
     with Workspace.open(settings) as workspace:
         result = action.export(settings, workspace, request)
     state.emit(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq
+import pyreadstat
 import pytest
 
 from edc import cli, errors
@@ -62,9 +63,9 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
     trial: SiteTrial, tmp_path: Path
 ) -> None:
     signed = _lock(trial)
-    first = _export(trial, tmp_path / "one")
+    first = _export(trial, tmp_path / "one", xpt=True)
     trial.clock.advance(dt.timedelta(hours=1))
-    second = _export(trial, tmp_path / "two")
+    second = _export(trial, tmp_path / "two", xpt=True)
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
     assert first.manifest_sha256 == second.manifest_sha256
     manifest = orjson.loads((tmp_path / "one" / action.MANIFEST).read_bytes())
@@ -81,6 +82,17 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
     assert len(dm) == len(csv_lines) - 1 == 1
     assert dm[0]["USUBJID"].startswith(f"{STUDY}-")
     assert trial.count("export_manifest") == 2
+    # A tool we did not write reads every XPORT file back as the Parquet holds it.
+    for name in ("dm", "ds", "sv", "qs", "ae"):
+        parquet = pq.read_table(tmp_path / "one" / f"{name}.parquet").to_pydict()
+        xpt, meta = pyreadstat.read_xport(
+            str(tmp_path / "one" / f"{name}.xpt"), output_format="dict"
+        )
+        assert meta.table_name == name.upper()
+        assert list(xpt) == list(parquet)
+        for column, values in parquet.items():
+            assert [v or "" for v in xpt[column]] == values, (name, column)
+    assert meta.column_labels[2] == "Unique Subject Identifier"
 
 
 def test_unblinded_export_is_refused_to_blinded_roles(trial: SiteTrial, tmp_path: Path) -> None:
