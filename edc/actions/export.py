@@ -19,22 +19,23 @@ import datetime as dt
 import decimal
 import hashlib
 import io
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from edc import config, errors
 from edc.actions.workspace import Study, Workspace
-from edc.export import xport
+from edc.export import adam, design, xport
+from edc.export.tables import Dataset
 from edc.trial import permissions
 from edc.trial.permissions import Action
 from edc.warehouse import checkpoints, locks
 from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow, VisitRow
 from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
+from edc.warehouse.tables.monitoring import DeviationRow
 from edc.warehouse.tables.safety import AdverseEventRow
 from edc.warehouse.tables.subjects import AllocationRow, SubjectRow
 
@@ -46,6 +47,11 @@ DATASET_LABELS = {
     "sv": "Subject Visits",
     "qs": "Questionnaires",
     "ae": "Adverse Events",
+    "ta": "Trial Arms",
+    "tv": "Trial Visits",
+    "ti": "Trial Inclusion/Exclusion Criteria",
+    "ts": "Trial Summary",
+    "adsl": "Subject-Level Analysis Dataset",
 }
 # Variable labels (XPORT v5: at most 40 characters).
 LABELS = {
@@ -73,6 +79,27 @@ LABELS = {
     "AESER": "Serious Event",
     "AESTDTC": "Start Date/Time of Adverse Event",
     "AEENDTC": "End Date/Time of Adverse Event",
+    "TAETORD": "Planned Order of Element within Arm",
+    "ETCD": "Element Code",
+    "VISITNUM": "Visit Number",
+    "TVSTRL": "Visit Start Rule",
+    "VISITDY": "Planned Study Day of Visit",
+    "TVANCHOR": "Visit Anchor Event",
+    "IETESTCD": "Incl/Excl Criterion Short Name",
+    "IETEST": "Inclusion/Exclusion Criterion",
+    "IECAT": "Inclusion/Exclusion Category",
+    "TSSEQ": "Sequence Number",
+    "TSPARMCD": "Trial Summary Parameter Short Name",
+    "TSPARM": "Trial Summary Parameter",
+    "TSVAL": "Parameter Value",
+    "TRT01P": "Planned Treatment for Period 01",
+    "TRT01A": "Actual Treatment for Period 01",
+    "STRATUM": "Randomization Stratum",
+    "RANDDT": "Date of Randomization",
+    "ITTFL": "Intent-To-Treat Population Flag",
+    "SAFFL": "Safety Population Flag",
+    "PPROTFL": "Per-Protocol Population Flag",
+    "DVMAJN": "Number of Major Protocol Deviations",
 }
 
 
@@ -99,13 +126,6 @@ class ExportResult:
     locked: bool
     files: tuple[ExportedFile, ...]
     manifest_sha256: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    name: str
-    columns: tuple[str, ...]
-    rows: Sequence[tuple[str, ...]]
 
 
 def export(settings: config.Settings, workspace: Workspace, request: ExportRequest) -> ExportResult:
@@ -223,6 +243,10 @@ def _datetime(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _shown_arm(arm: str | None, show: bool) -> str | None:
+    return arm if show or arm is None else permissions.MASKED_ARM
+
+
 def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Dataset]:
     subjects = list(
         session.scalars(
@@ -230,13 +254,11 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
         )
     )
     code_of = {s.id: s.subject_code for s in subjects}
-    arms = dict(
-        session.execute(
-            select(AllocationRow.subject_id, AllocationRow.arm).where(
-                AllocationRow.study_id == study.id
-            )
-        ).all()
-    )
+    allocations = {
+        a.subject_id: a
+        for a in session.scalars(select(AllocationRow).where(AllocationRow.study_id == study.id))
+    }
+    arms = {subject_id: a.arm for subject_id, a in allocations.items()}
     titles = {arm.id: arm.title for arm in study.protocol.arms}
     sites = {site.id: site.code for site in study.sites}
 
@@ -335,7 +357,34 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
         )
         for e in events
     )
+    last_visit: dict[int, dt.date] = {}
+    for v in visits:
+        last_visit[v.subject_id] = max(v.visit_date, last_visit.get(v.subject_id, v.visit_date))
+    major = dict(
+        session.execute(
+            select(DeviationRow.subject_id, func.count())
+            .where(DeviationRow.study_id == study.id, DeviationRow.severity == "major")
+            .group_by(DeviationRow.subject_id)
+        ).all()
+    )
+    facts = [
+        adam.SubjectFacts(
+            usubjid(s.id),
+            s.subject_code,
+            sites.get(s.site_id, ""),
+            _shown_arm(arms.get(s.id), show_arms),
+            allocations[s.id].stratum if s.id in allocations else None,
+            allocations[s.id].randomized_at.astimezone(dt.UTC).date()
+            if s.id in allocations
+            else None,
+            last_visit.get(s.id),
+            int(major.get(s.id, 0)),
+        )
+        for s in subjects
+    ]
     return [
+        *design.trial_design(study.protocol),
+        adam.adsl(study.code, facts),
         Dataset(
             "dm",
             ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "SITEID", "RFSTDTC", "ARMCD", "ARM"),

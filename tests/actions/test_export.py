@@ -17,6 +17,7 @@ from edc.actions import lock
 from edc.trial import permissions
 from tests.actions.sitetrial import STUDY, SiteTrial
 from tests.actions.test_lock import PASSWORD, make_lockable
+from tests.actions.test_randomize import opened, randomized
 from tests.fixtures.database import Database
 
 
@@ -124,3 +125,31 @@ def test_sqlite_and_postgresql_export_the_same_bytes(
         manifest.pop("audit_head")
         manifest.pop("lock_event")
     assert manifests[0] == manifests[1]
+
+
+def test_trial_design_and_adsl_flags_with_arms_masked_unless_unblinded(
+    trial: SiteTrial, tmp_path: Path
+) -> None:
+    subject = trial.rows("SELECT subject_code FROM subject")[0][0]
+    opened(trial, tmp_path)
+    trial.frailty_form("p-ok", "fit")
+    trial.sync()
+    randomized(trial, subject)
+    ((arm,),) = trial.rows("SELECT arm FROM allocation")
+    _lock(trial)
+    _export(trial, tmp_path / "blind", xpt=True)
+    _export(trial, tmp_path / "open", user="unblinded", unblinded=True)
+    (blind,) = pq.read_table(tmp_path / "blind" / "adsl.parquet").to_pylist()
+    (seen,) = pq.read_table(tmp_path / "open" / "adsl.parquet").to_pylist()
+    assert (blind["ITTFL"], blind["PPROTFL"], blind["DVMAJN"]) == ("Y", "Y", "0")
+    assert blind["TRT01P"] == permissions.MASKED_ARM
+    assert seen["TRT01P"] == arm != permissions.MASKED_ARM
+    assert blind["STRATUM"] and blind["RANDDT"]
+    blind_dm = (tmp_path / "blind" / "dm.csv").read_text()
+    assert arm not in blind_dm and arm in (tmp_path / "open" / "dm.csv").read_text()
+    # The trial design comes from the protocol (three arms, its criteria and visits).
+    ta = pq.read_table(tmp_path / "blind" / "ta.parquet").to_pydict()
+    assert len(ta["ARMCD"]) == 3
+    ts = pq.read_table(tmp_path / "blind" / "ts.parquet").to_pydict()
+    assert dict(zip(ts["TSPARMCD"], ts["TSVAL"], strict=True))["NARMS"] == "3"
+    assert pyreadstat.read_xport(str(tmp_path / "blind" / "ti.xpt"), output_format="dict")[0]
