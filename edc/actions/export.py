@@ -19,6 +19,7 @@ import datetime as dt
 import decimal
 import hashlib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ DATASET_LABELS = {
     "ti": "Trial Inclusion/Exclusion Criteria",
     "ts": "Trial Summary",
     "adsl": "Subject-Level Analysis Dataset",
+    "adae": "Adverse Event Analysis Dataset",
 }
 # Variable labels (XPORT v5: at most 40 characters).
 LABELS = {
@@ -100,6 +102,17 @@ LABELS = {
     "SAFFL": "Safety Population Flag",
     "PPROTFL": "Per-Protocol Population Flag",
     "DVMAJN": "Number of Major Protocol Deviations",
+    "PARAMCD": "Parameter Code",
+    "PARAM": "Parameter",
+    "AVISIT": "Analysis Visit",
+    "AVAL": "Analysis Value",
+    "BASE": "Baseline Value",
+    "CHG": "Change from Baseline",
+    "ABLFL": "Baseline Record Flag",
+    "ANL01FL": "Analysis Flag 01 (endpoint visit)",
+    "ASTDT": "Analysis Start Date",
+    "AENDT": "Analysis End Date",
+    "TRTEMFL": "Treatment Emergent Analysis Flag",
 }
 
 
@@ -382,9 +395,7 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
         )
         for s in subjects
     ]
-    return [
-        *design.trial_design(study.protocol),
-        adam.adsl(study.code, facts),
+    tabulation = [
         Dataset(
             "dm",
             ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "SITEID", "RFSTDTC", "ARMCD", "ARM"),
@@ -425,6 +436,33 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
             ae_rows,
         ),
     ]
+    adsl = adam.adsl(study.code, facts)
+    by_name = {d.name: d for d in tabulation}
+    analysis = [
+        adsl,
+        *(adam.bds(study.code, f, by_name["qs"].rows, adsl) for f in _families(study)),
+        adam.adae(study.code, by_name["ae"].rows, adsl),
+    ]
+    return [*tabulation, *design.trial_design(study.protocol), *analysis]
+
+
+def _families(study: Study) -> list[adam.Family]:
+    """One family per form item the endpoints measure (its visits, one baseline)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    baselines: dict[tuple[str, str], str | None] = {}
+    for endpoint in study.protocol.analysis.endpoints:
+        measure = endpoint.measure
+        key = (measure.form, measure.item)
+        found.setdefault(key, []).append(measure.visit)
+        baselines.setdefault(key, measure.baseline_visit)
+    families: list[adam.Family] = []
+    for (form, item), visits in sorted(found.items()):
+        name = "ad" + re.sub(r"[^a-z0-9]", "", form.lower())[:6]
+        if any(f.name == name for f in families):  # a second item of the same form
+            name = f"{name[:7]}{len(families) % 10}"
+        category = f"{study.code.lower()}-{form}"
+        families.append(adam.Family(name, category, item, baselines[form, item], frozenset(visits)))
+    return families
 
 
 def _xpt(dataset: Dataset, created: dt.datetime) -> bytes:

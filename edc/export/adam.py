@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
 from edc.export.tables import Dataset
 
@@ -62,3 +63,88 @@ def adsl(study: str, subjects: list[SubjectFacts]) -> Dataset:
 
 def _flag(value: bool) -> str:
     return "Y" if value else "N"
+
+
+BDS_COLUMNS = (
+    "STUDYID", "USUBJID", "TRT01P", "PARAMCD", "PARAM", "AVISIT", "AVAL", "BASE", "CHG",
+    "ABLFL", "ANL01FL", "ITTFL", "PPROTFL",
+)  # fmt: skip
+ADAE_COLUMNS = (
+    "STUDYID", "USUBJID", "TRT01P", "AETERM", "AEDECOD", "AETOXGR", "AESER", "ASTDT", "AENDT",
+    "TRTEMFL", "SAFFL",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """An endpoint family: one form item measured at several visits against one baseline."""
+
+    name: str  # the dataset's name, e.g. advas
+    category: str  # QSCAT of the form
+    item: str  # QSTEST: the item's link id
+    baseline: str | None  # the baseline visit
+    analysed: frozenset[str]  # the endpoints' visits (ANL01FL)
+
+
+def bds(study: str, family: Family, qs: Sequence[Sequence[str]], subjects: Dataset) -> Dataset:
+    """One row per subject and visit of the family's item: AVAL, BASE, CHG and flags.
+
+    :param qs: QS rows (USUBJID at 2, QSCAT 3, QSTEST 5, QSSTRESN 8, VISIT 9).
+    :param subjects: the ADSL dataset (its treatment and population flags).
+    """
+    adsl = {row[1]: row for row in subjects.rows}
+    values: dict[tuple[str, str], str] = {}
+    for row in qs:
+        if row[3] == family.category and row[5] == family.item and row[8] != "":
+            values.setdefault((row[2], row[9]), row[8])  # the first answer of a repeated item
+    rows = []
+    for (usubjid, visit), value in sorted(values.items()):
+        subject = adsl.get(usubjid)
+        if subject is None:
+            continue
+        base = values.get((usubjid, family.baseline), "") if family.baseline else ""
+        is_base = visit == family.baseline
+        change = "" if is_base or base == "" else _number(float(value) - float(base))
+        rows.append(
+            (
+                study,
+                usubjid,
+                subject[4],
+                family.item[:8].upper(),
+                family.item,
+                visit,
+                value,
+                base,
+                change,
+                "Y" if is_base else "",
+                "Y" if visit in family.analysed else "",
+                subject[8],
+                subject[10],
+            )
+        )
+    return Dataset(family.name, BDS_COLUMNS, rows)
+
+
+def adae(study: str, ae: Sequence[Sequence[str]], subjects: Dataset) -> Dataset:
+    """The adverse events with the subject's treatment; TRTEMFL: on or after randomization.
+
+    :param ae: AE rows (USUBJID at 2, AETERM 3, AEDECOD 4, AETOXGR 6, AESER 7, start 8, end 9).
+    """
+    adsl = {row[1]: row for row in subjects.rows}
+    rows = []
+    for row in ae:
+        subject = adsl.get(row[2])
+        if subject is None:
+            continue
+        randomized = subject[7]
+        emergent = bool(randomized) and row[8][:10] >= randomized
+        rows.append(
+            (study, row[2], subject[4], row[3], row[4], row[6], row[7], row[8][:10], row[9][:10],
+             _flag(emergent), subject[9])
+        )  # fmt: skip
+    return Dataset("adae", ADAE_COLUMNS, sorted(rows))
+
+
+def _number(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

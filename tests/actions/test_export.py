@@ -153,3 +153,12 @@ def test_trial_design_and_adsl_flags_with_arms_masked_unless_unblinded(
     ts = pq.read_table(tmp_path / "blind" / "ts.parquet").to_pydict()
     assert dict(zip(ts["TSPARMCD"], ts["TSVAL"], strict=True))["NARMS"] == "3"
     assert pyreadstat.read_xport(str(tmp_path / "blind" / "ti.xpt"), output_format="dict")[0]
+    # One BDS per endpoint family, and ADAE, both as the ADSL says.
+    names = {p.stem for p in (tmp_path / "blind").glob("ad*.parquet")}
+    assert {"adsl", "adae"} < names and len(names) >= 3
+    for name in names - {"adsl", "adae"}:
+        bds = pq.read_table(tmp_path / "blind" / f"{name}.parquet").to_pylist()
+        for row in bds:
+            assert row["TRT01P"] == permissions.MASKED_ARM and row["ITTFL"] == "Y"
+            if row["BASE"] and row["AVISIT"] != "BL" and row["CHG"]:
+                assert float(row["CHG"]) == pytest.approx(float(row["AVAL"]) - float(row["BASE"]))
