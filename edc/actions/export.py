@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from edc import config, errors
 from edc.actions.workspace import Study, Workspace
-from edc.export import adam, design, xport
+from edc.export import adam, define, design, xport
 from edc.export.tables import Dataset
+from edc.library import load_library
 from edc.trial import permissions
 from edc.trial.permissions import Action
 from edc.warehouse import checkpoints, locks
@@ -175,6 +176,9 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
         files += _write(request.out, dataset)
         if dataset.name in xpt:
             files.append(_file(request.out, f"{dataset.name}.xpt", xpt[dataset.name], dataset))
+    dictionary = define.dictionary(study.protocol, load_library(), datasets, LABELS, DATASET_LABELS)
+    files.append(_document(request.out, "define.json", define.to_json(dictionary)))
+    files.append(_document(request.out, "define.html", define.to_html(dictionary)))
     manifest = {
         "format": FORMAT_VERSION,
         "study": study.code,
@@ -469,6 +473,11 @@ def _xpt(dataset: Dataset, created: dt.datetime) -> bytes:
     columns = [(name, LABELS.get(name, name)) for name in dataset.columns]
     label = DATASET_LABELS.get(dataset.name, dataset.name)
     return xport.write(dataset.name.upper(), label, columns, dataset.rows, created=created)
+
+
+def _document(out: Path, name: str, data: bytes) -> ExportedFile:
+    (out / name).write_bytes(data)
+    return ExportedFile(name, hashlib.sha256(data).hexdigest(), 0)
 
 
 def _file(out: Path, name: str, data: bytes, dataset: Dataset) -> ExportedFile:

@@ -76,7 +76,16 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
     for entry in manifest["files"]:
         data = (tmp_path / "one" / entry["name"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-    assert {e["name"] for e in manifest["files"]} >= {"dm.csv", "dm.parquet", "qs.parquet"}
+    assert {e["name"] for e in manifest["files"]} >= {
+        "dm.csv", "dm.parquet", "qs.parquet", "define.json", "define.html",
+    }  # fmt: skip
+    dictionary = orjson.loads((tmp_path / "one" / "define.json").read_bytes())
+    variables = {d["name"]: d["variables"] for d in dictionary["datasets"]}
+    assert variables["DM"][2] == {
+        "name": "USUBJID", "label": "Unique Subject Identifier", "type": "text",
+        "length": len(f"{STUDY}-") + 7, "origin": "Assigned",
+    }  # fmt: skip
+    assert dictionary["codelists"] and dictionary["methods"] is not None
     # Parquet and CSV hold the same rows; arms are masked for the blinded statistician.
     dm = pq.read_table(tmp_path / "one" / "dm.parquet").to_pylist()
     csv_lines = (tmp_path / "one" / "dm.csv").read_text().splitlines()
