@@ -21,7 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from edc import config, errors
-from edc.actions import demo_site, generate, load, protocol, publish, push, randomize, screen, sync
+from edc.actions import (
+    demo_lock,
+    demo_site,
+    generate,
+    load,
+    protocol,
+    publish,
+    push,
+    randomize,
+    screen,
+    sync,
+)
 from edc.actions.workspace import Study, Workspace
 from edc.fhir.target import ServerSpec
 from edc.library import mappings_root
@@ -97,6 +108,7 @@ class DemoResult:
     sites: list[DemoSite]
     problems: list[site_summary.ProblemGroup]
     rejected: int
+    locked: demo_lock.DemoLock | None = None  # the signed lock and the export made from it
 
     def path_lines(self) -> list[str]:
         """The sites' path in a few lines (for people)."""
@@ -171,7 +183,8 @@ def demo(
     with Workspace.open(settings, user=demo_site.UNBLINDED) as workspace:
         verified = randomize.verify(workspace, study.id, seed_file).allocations
     commitment = _commitment(settings, study.id) or ""
-    return _summary(settings, options, study.id, generated, syncs, path, commitment, verified)
+    summary = _summary(settings, options, study.id, generated, syncs, path, commitment, verified)
+    return dataclasses.replace(summary, locked=demo_lock.lock_and_export(settings, study.id, base))
 
 
 def _check_options(options: DemoOptions) -> None:

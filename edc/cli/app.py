@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.randomization_cmd",
     "edc.cli.randomize_cmd",
     "edc.cli.unblind_cmd",
+    "edc.cli.lock_cmd",
+    "edc.cli.export_cmd",
     "edc.cli.visits_cmd",
     "edc.cli.monitor_cmd",
     "edc.cli.query_cmd",

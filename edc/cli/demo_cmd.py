@@ -30,6 +30,7 @@ def _headline(result: DemoResult) -> list[str]:
         f"per site as {result.viewer} (randomized per arm masked unless unblinded)",
         f"rejected (kept raw for the monitors): {result.rejected} ({problems} problems)",
         f"warehouse: {result.database}",
+        *(result.locked.lines() if result.locked else []),
     ]
 
 

@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import select
 
 from edc.clock import Clock
-from edc.sync import cursors, deletions, forms, prescreen, safety, subjects
+from edc.sync import cursors, deletions, forms, locked, prescreen, safety, subjects
 from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
 from edc.sync.scope import StudyScope
 from edc.sync.store import Problem, Stored, record_problems, store_resources
@@ -114,6 +114,7 @@ class Ingestor:
             parsed, for_screening = prescreen.split(work, parsed)
             screened = prescreen.store(work, for_screening)
             stored = store_resources(work.writer, self.source, parsed, self.clock.now())
+            locked.hold_back(work, stored)
             self._normalize(work, stored)
             work.problems += [Problem(r.kind, r.message, r.field_path, rejected=r)
                               for r in rejected]  # fmt: skip

@@ -49,6 +49,8 @@ class Action(enum.StrEnum):
     MANAGE_QUERY = "open, close or reopen a data query"
     ANSWER_QUERY = "answer a data query (as the site)"
     VERIFY_SOURCE = "mark source data verified"
+    LOCK = "freeze, lock or unlock data (signed)"
+    EXPORT = "export datasets"
 
 
 SITE = "site"
@@ -80,6 +82,10 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.MANAGE_QUERY: frozenset({"monitor", "data_manager"}),
     Action.ANSWER_QUERY: _SITE_TEAM,
     Action.VERIFY_SOURCE: frozenset({"monitor"}),
+    # The principal investigator signs their site's casebooks; a study-wide lock needs a
+    # study-wide role (edc.actions.lock).
+    Action.LOCK: frozenset({"data_manager", "principal_investigator"}),
+    Action.EXPORT: frozenset({"statistician", "unblinded_statistician", "data_manager"}),
 }
 
 MASKING_TERMS = ("participant", "investigator", "outcome-assessor")

@@ -8,7 +8,7 @@
   acknowledged / closed: they map to confirmed / resolved), and its kinds gain the detectors'.
 
 Revision ID: 4d9775787a81
-Revises: c3a8e5f1d2b7
+Revises: 9a4d2e6c1f83
 Create Date: 2026-12-03 14:40:00.000000+00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import edc.warehouse.coltypes
 
 revision: str = "4d9775787a81"
-down_revision: str | None = "c3a8e5f1d2b7"
+down_revision: str | None = "9a4d2e6c1f83"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

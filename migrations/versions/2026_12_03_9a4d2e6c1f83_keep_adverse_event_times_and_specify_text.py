@@ -7,7 +7,7 @@ the event's text, which tells "Other, specify" events apart (issue 12 items 4 an
 rows keep every value; their new columns start empty and fill when the event is next synced.
 
 Revision ID: 9a4d2e6c1f83
-Revises: c3a8e5f1d2b7
+Revises: a4d2e8b1c9f3
 Create Date: 2026-12-03 15:00:00.000000+00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from edc.warehouse.coltypes import UTCDateTime
 
 revision: str = "9a4d2e6c1f83"
-down_revision: str | None = "c3a8e5f1d2b7"
+down_revision: str | None = "a4d2e8b1c9f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,15 @@ def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
     # The treatment was generated from the arms edc allocated.
     conducted = truth(env, "allocations.ndjson", "conduct-2-treatment")
     assert {row["subject"]: row["arm"] for row in conducted} == allocations
+    # It ends locked (signed by the data manager) and exported, every file with its hash.
+    locked = report["locked"]
+    assert locked["lock"].startswith("locked: study ")
+    assert "data reviewed and approved as final" in locked["lock"]
+    exported = Path(locked["export_dir"])
+    for entry in locked["files"]:
+        data = (exported / entry["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    assert {"dm.xpt", "qs.parquet", "ae.csv"} <= {f["name"] for f in locked["files"]}
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
 
@@ -92,6 +102,7 @@ def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
     assert again["generated"].startswith("reused")
     assert sum(c["new"] for c in again["sync"]["counts"].values()) == 0
     assert again["site_path"] is None and again["commitment"] == commitment
+    assert again["locked"] == locked  # the same lock and export, shown again
 
 
 def test_the_people_and_the_commitment_are_shown_as_a_table(

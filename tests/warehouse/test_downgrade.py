@@ -7,7 +7,7 @@ import pytest
 from edc import cli, errors
 from edc.clock import FixedClock
 from edc.warehouse import audit, db, migrate, studies
-from edc.warehouse.tables.lock import LockEventRow
+from edc.warehouse.tables.lock import LockEventRow, LockStateRow
 from tests.fixtures.database import Database
 from tests.sync.conftest import Warehouse, protocols, warehouse
 
@@ -42,10 +42,15 @@ def test_a_locked_study_is_never_downgraded(
     with db.transaction(env.database.sessionmaker) as session:
         audit.bind(session, actor="dm", role="data_manager", clock=clock)
         study = studies.get_study(session=session, code="MINI-01")
+        event = LockEventRow(
+            study_id=study.id, subject_id=None, state="locked", at=clock.now(), actor="dm",
+            signer_role="data_manager", meaning="final", audit_rows=0,
+            audit_head_hash="0" * 64, signature_sha256="1" * 64,
+        )  # fmt: skip
+        session.add(event)
+        session.flush()
         session.add(
-            LockEventRow(
-                study_id=study.id, subject_id=None, state="locked", at=clock.now(), actor="dm"
-            )
+            LockStateRow(study_id=study.id, unit="study", state="locked", lock_event_id=event.id)
         )
     head = migrate.head_revision()
     for flags in ([], ["--yes-destroy-data"]):

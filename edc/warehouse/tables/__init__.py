@@ -12,7 +12,7 @@ from edc.warehouse.tables.fhir import (
     SyncCursorRow,
 )
 from edc.warehouse.tables.jobs import JobLeaseRow, JobRunRow, ScheduledJobRow
-from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow
+from edc.warehouse.tables.lock import ExportManifestRow, LockEventRow, LockStateRow
 from edc.warehouse.tables.monitoring import (
     DataQueryMessageRow,
     DataQueryRow,
@@ -53,6 +53,7 @@ __all__ = [
     "JobLeaseRow",
     "JobRunRow",
     "LockEventRow",
+    "LockStateRow",
     "OutboxMessageRow",
     "PatientLinkRow",
     "PlannedVisitRow",

@@ -1,0 +1,161 @@
+"""`edc lock freeze|lock|unlock`: change a unit's lock state under an electronic signature.
+
+The signer is the acting user (``--user``/``EDC_USER``), who re-enters their password (the
+argon2 hash of their web login) and holds a role that may lock (``Action.LOCK``; a study-wide
+role for the whole study). The signature - signer, role, meaning, time, reason - is bound to the
+audit chain's head at that moment (``edc.trial.locking.Signature``), stored with the lock event,
+written to the audit trail like every other change, and anchored by an audit checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edc import config, errors
+from edc.actions import passwords
+from edc.actions.workspace import Study, Workspace
+from edc.trial import locking, permissions
+from edc.trial.permissions import Action
+from edc.warehouse import audit, chain, checkpoints, locks, users
+from edc.warehouse.tables.lock import LockEventRow, LockStateRow
+from edc.warehouse.tables.subjects import SubjectRow
+
+
+@dataclasses.dataclass(frozen=True)
+class LockRequest:
+    study: str
+    verb: str
+    reason: str
+    password: str
+    site: str | None = None
+    subject: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LockResult:
+    study: str
+    unit: str
+    state: str
+    signer: str
+    role: str
+    meaning: str
+    signed_at: dt.datetime
+    reason: str
+    audit_rows: int
+    audit_head_hash: str
+    signature_sha256: str
+    lock_event_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unit:
+    key: str
+    label: str
+    site_id: int | None
+    subject_id: int | None
+    site_code: str | None
+    covering: tuple[str, ...]  # keys of the units that contain it
+
+
+def change(settings: config.Settings, workspace: Workspace, request: LockRequest) -> LockResult:
+    """Freeze, lock or unlock the study, one site or one subject, signed.
+
+    :raises errors.BadInputError: (exit 2, nothing written) a blank reason, both --site and
+        --subject, an unknown study, site or subject, a wrong password, a user who may not lock
+        there, or a change the unit's state does not allow.
+    """
+    if not request.reason.strip():
+        raise errors.BadInputError(f"edc lock {request.verb} needs a --reason")
+    if request.site is not None and request.subject is not None:
+        raise errors.BadInputError("give --site or --subject, not both")
+    meaning = locking.MEANINGS.get(request.verb)
+    if meaning is None:
+        raise errors.BadInputError(f"unknown lock action {request.verb!r}")
+    now = workspace.clock.now()
+    with workspace.transaction() as session:
+        study = workspace.study(session, request.study)
+        unit = _unit(session, study, request)
+        grants = workspace.grants(session, study)
+        if unit.site_code is None:  # the whole study: only study-wide roles reach it
+            grants = tuple(g for g in grants if g.site is None)
+        grant = permissions.authorize(
+            Action.LOCK, grants, user=workspace.username, site=unit.site_code
+        )
+        user = users.get_user(session=session, username=workspace.username)
+        if not passwords.verify_password(user.password_hash, request.password):
+            raise errors.BadInputError(
+                f"the password of {workspace.username} does not match: not signed",
+                "the signature needs the password of your edc login (set by an administrator)",
+            )
+        audit.bind(session, actor=workspace.username, role=grant.role, clock=workspace.clock)
+        current = locks.states(session=session, study_id=study.id)
+        own = current.get(unit.key)
+        covering = {key: current[key].state for key in unit.covering if key in current}
+        state = locking.next_state(request.verb, own.state if own else "open", unit.label, covering)
+        rows, head = chain.head(session.connection())
+        signature = locking.Signature(
+            study=study.code, unit=unit.label, state=state, reason=request.reason,
+            signer=workspace.username, role=grant.role, meaning=meaning, at=now,
+            audit_rows=rows, audit_head_hash=head,
+        )  # fmt: skip
+        with audit.reason(session, request.reason):
+            event = LockEventRow(
+                study_id=study.id, site_id=unit.site_id, subject_id=unit.subject_id,
+                state=state, at=now, actor=workspace.username, reason=request.reason,
+                signer_role=grant.role, meaning=meaning, audit_rows=rows,
+                audit_head_hash=head, signature_sha256=signature.sha256,
+            )  # fmt: skip
+            session.add(event)
+            session.flush()
+            if own is None:
+                session.add(
+                    LockStateRow(
+                        study_id=study.id,
+                        unit=unit.key,
+                        site_id=unit.site_id,
+                        subject_id=unit.subject_id,
+                        state=state,
+                        lock_event_id=event.id,
+                    )
+                )
+            else:
+                own.state = state
+                own.lock_event_id = event.id
+        event_id = event.id
+    checkpoints.record(
+        settings,
+        workspace.engine,
+        event=f"{request.verb} {study.code} {unit.label} signed {signature.sha256}",
+        clock=workspace.clock,
+    )
+    return LockResult(
+        study.code, unit.label, state, workspace.username, grant.role, meaning, now,
+        request.reason, rows, head, signature.sha256, event_id,
+    )  # fmt: skip
+
+
+def _unit(session: Session, study: Study, request: LockRequest) -> _Unit:
+    if request.subject is not None:
+        subject = session.scalars(
+            select(SubjectRow).where(
+                SubjectRow.study_id == study.id, SubjectRow.subject_code == request.subject
+            )
+        ).one_or_none()
+        if subject is None:
+            raise errors.BadInputError(f"no subject {request.subject!r} in {study.code}")
+        site = study.site_by_id(subject.site_id)
+        return _Unit(
+            locks.subject_unit(subject.id), f"subject {subject.subject_code}", site.id,
+            subject.id, site.code, (locks.site_unit(site.id), locks.STUDY_UNIT),
+        )  # fmt: skip
+    if request.site is not None:
+        site = study.site(request.site)
+        return _Unit(
+            locks.site_unit(site.id), f"site {site.code}", site.id, None, site.code,
+            (locks.STUDY_UNIT,),
+        )  # fmt: skip
+    return _Unit(locks.STUDY_UNIT, f"study {study.code}", None, None, None, ())

@@ -1,0 +1,1 @@
+"""File formats of the exports for statisticians (``edc.actions.export`` orchestrates)."""
