@@ -30,7 +30,7 @@ CHOICES = {
     "attribution": {"adverse_event": "possible"},
     "kind": {"deviation": "other"},
     "severity": {"deviation": "minor"},
-    "origin": {"data_query": "manual"},
+    "origin": {"data_query": "manual", "deviation": "recorded"},
 }  # fmt: skip
 DAY = dt.date(2027, 3, 1)
 AT = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
