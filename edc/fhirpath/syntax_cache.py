@@ -1,5 +1,8 @@
 """Expressions already known to be free of syntax problems, remembered across runs.
 
+The name checks (``names``: unknown ``%variables``, elements a type lacks) are remembered the
+same way, through ``remembered_clean``.
+
 Parsing FHIRPath with fhirpathpy's ANTLR grammar costs about 10 ms an expression in pure
 Python; a protocol check parses every score and criterion expression of the protocol and the
 instrument library (30-odd), which was a third of `edc protocol check`. A data manager edits one
@@ -18,10 +21,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 CACHE_ENV = "EDC_CACHE_DIR"
+T = TypeVar("T")
 
 
 def cache_dir() -> Path | None:
@@ -33,9 +39,13 @@ def cache_dir() -> Path | None:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "edc"
 
 
+# The modules whose rules decide what "no problems" means.
+_CHECKERS = ("__init__.py", "names.py", "tree.py")
+
+
 @functools.cache
 def _checker_key() -> str:
-    checker = Path(__file__).with_name("__init__.py").read_bytes()
+    checker = b"".join(Path(__file__).with_name(name).read_bytes() for name in _CHECKERS)
     engine = metadata.version("fhirpathpy")
     return f"{engine}-{hashlib.sha256(checker).hexdigest()[:16]}"
 
@@ -97,3 +107,16 @@ def known_good() -> KnownGood:
     if path not in _VIEWS:
         _VIEWS[path] = KnownGood(path)
     return _VIEWS[path]
+
+
+def remembered_clean(kind: str, text: str, compute: Callable[[], list[T]]) -> list[T]:
+    """``compute()``, the problems of ``text`` under a check named by ``kind`` (which says
+    everything else the result depends on, e.g. the variables in scope), skipped when an
+    earlier run found none."""
+    key = f"{kind}\x00{text}"
+    if key in known_good():
+        return []
+    problems = compute()
+    if not problems:
+        known_good().add(key)
+    return problems

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 
 from edc import fhirpath
-from edc.fhirpath import names as fhirpath_names
+from edc.fhirpath import syntax_cache
 from edc.items.model import (
     ANSWERABLE_TYPES,
     CHOICE_TYPES,
@@ -151,5 +152,19 @@ def _expression(report: Reporter, path: PathT, expression: str, variables: list[
         report.add(path, problem)
     if not syntax:
         # Only variables defined earlier are visible (SDC evaluates them in order).
-        for name in fhirpath_names.unknown_variables(expression, [*variables, *_FORM_VARIABLES]):
+        visible = [*variables, *_FORM_VARIABLES]
+        unknown = syntax_cache.remembered_clean(
+            "variables:" + ",".join(sorted(visible)),
+            expression,
+            partial(_unknown_variables, expression, visible),
+        )
+        for name in unknown:
             report.add(path, f"unknown variable %{name} (not defined before this expression)")
+
+
+def _unknown_variables(expression: str, visible: list[str]) -> list[str]:
+    # Imported here: it loads fhirpathpy, which a check whose results are all remembered
+    # (edc.fhirpath.syntax_cache) never needs.
+    from edc.fhirpath import names
+
+    return names.unknown_variables(expression, visible)

@@ -65,3 +65,29 @@ def test_a_damaged_or_unwritable_cache_only_costs_time(
     monkeypatch.setenv("EDC_CACHE_DIR", str(damaged / "."))  # a new view reads the damaged file
     assert fhirpath.syntax_problems("Patient.(") != []
     assert fhirpath.syntax_problems("3 + 3") == []
+
+
+def test_name_checks_are_remembered_only_when_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edc.fhirpath import syntax_cache
+
+    monkeypatch.setenv("EDC_CACHE_DIR", str(tmp_path))
+    calls: list[str] = []
+
+    def clean() -> list[str]:
+        calls.append("clean")
+        return []
+
+    def unknown() -> list[str]:
+        calls.append("unknown")
+        return ["unknown variable %x"]
+
+    for _ in range(2):
+        assert syntax_cache.remembered_clean("names:a", "%a + 1", clean) == []
+        assert syntax_cache.remembered_clean("names:a", "%x + 1", unknown) == [
+            "unknown variable %x"
+        ]
+    # Another scope is another question: the same text is checked again.
+    assert syntax_cache.remembered_clean("names:b", "%a + 1", clean) == []
+    assert calls == ["clean", "unknown", "unknown", "clean"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from edc import fhirpath
-from edc.fhirpath import names
+from edc.fhirpath import syntax_cache
 from edc.library import Library, ctcae_suggest
 from edc.located_yaml import Reporter
 from edc.protocol.model import Protocol
@@ -37,13 +39,20 @@ def _check_eligibility(protocol: Protocol, report: Reporter) -> None:
             for problem in syntax:
                 report.add((*path, "expression"), problem)
             if not syntax:
-                for problem in _name_problems(criterion.expression):
+                found = syntax_cache.remembered_clean(
+                    "criterion-names",
+                    criterion.expression,
+                    partial(_name_problems, criterion.expression),
+                )
+                for problem in found:
                     report.add((*path, "expression"), problem)
 
 
 def _name_problems(expression: str) -> list[str]:
     """Unknown ``%variables`` and elements the resource type does not have (both evaluate to
     nothing, so the criterion would silently be unknown for everyone)."""
+    from edc.fhirpath import names  # loads fhirpathpy: only when not remembered (syntax_cache)
+
     unknown = names.unknown_variables(expression, CRITERION_VARIABLES)
     known = ", ".join(f"%{name}" for name in CRITERION_VARIABLES)
     problems = [f"unknown variable %{name} (criteria have {known})" for name in unknown]
