@@ -363,13 +363,13 @@ def build_datasets(session: Session, study: Study, *, show_arms: bool) -> list[D
                 study.code,
                 "AE",
                 usubjid(e.subject_id),
-                e.ctcae_term,
+                e.verbatim or e.ctcae_term,  # the "Other, specify" text where given
                 e.ctcae_term,
                 e.meddra_llt_code,
                 e.grade,
                 e.serious,
-                getattr(e, "onset_date", None),
-                getattr(e, "resolution_date", None),
+                e.onset_at or e.onset_date,
+                e.resolved_at or e.resolution_date,
             )
         )
         for e in events
