@@ -1,4 +1,5 @@
-"""The demo's last steps: the data manager locks the study (signed), the statistician exports.
+"""The demo's last steps: the data manager locks the study (signed), the statistician exports,
+the unblinded statistician runs the analysis plan.
 
 The signer's password is made here (random, set like any password); ``edc demo`` prints new
 web logins afterwards anyway. Run again, the demo finds the study locked and its export made:
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import shutil
 from pathlib import Path
 
 import orjson
 
 from edc import config
-from edc.actions import demo_users, passwords
+from edc.actions import analyze, demo_users, passwords
 from edc.actions import export as export_action
 from edc.actions import lock as lock_action
 from edc.actions.workspace import Workspace
@@ -22,6 +24,7 @@ from edc.warehouse import locks
 
 SIGNER = "demo-data-manager"
 EXPORTER = "demo-statistician"
+ANALYST = "demo-unblinded-statistician"
 REASON = "demo: every visit collected, queries closed"
 
 
@@ -33,10 +36,13 @@ class DemoLock:
     signature_sha256: str
     export_dir: Path
     files: tuple[export_action.ExportedFile, ...]
+    primary: str
+    report: Path
 
     def lines(self) -> list[str]:
         lines = [self.lock, f"exported to {self.export_dir}:"]
         lines += [f"  {f.name:<16} {f.rows:>6,} rows  sha256 {f.sha256}" for f in self.files]
+        lines += [f"analysed: {self.primary}", f"report: {self.report}"]
         return lines
 
 
@@ -76,4 +82,9 @@ def lock_and_export(settings: config.Settings, study_code: str, base: Path) -> D
         with Workspace.open(settings, user=EXPORTER) as workspace:
             asked = export_action.ExportRequest(study_code, out, xpt=True)
             files = export_action.export(settings, workspace, asked).files
-    return DemoLock(line, signature, out, files)
+    analysed = base / f"analysis-lock-{event_id}"
+    with Workspace.open(settings, user=ANALYST) as workspace:
+        if analysed.exists():  # an earlier demo run analysed this lock: analyse it again
+            shutil.rmtree(analysed)
+        result = analyze.analyze(settings, workspace, analyze.AnalyzeRequest(study_code, analysed))
+    return DemoLock(line, signature, out, files, result.primary, result.report)

@@ -154,7 +154,7 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
         actor = workspace.act(session, study, Action.EXPORT, None)
-        lock = _study_lock(session, study)
+        lock = study_lock(session, study)
         if lock is None and not request.snapshot:
             raise errors.BadInputError(
                 f"{study.code} is not locked: nothing exported",
@@ -166,7 +166,7 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
                 f"{workspace.username} may not export arms unblinded in {study.code}",
                 f"{actor.grant} is blinded; only the unblinded statistician exports arms",
             )
-        datasets = _datasets(session, study, show_arms=request.unblinded)
+        datasets = build_datasets(session, study, show_arms=request.unblinded)
         head = (lock.audit_rows, lock.audit_head_hash) if lock else _current_head(session)
     created = lock.at if lock else workspace.clock.now()
     xpt = {d.name: _xpt(d, created) for d in datasets} if request.xpt else {}  # checks first
@@ -211,7 +211,7 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
     return ExportResult(study.code, request.out, lock is not None, tuple(files), digest)
 
 
-def _study_lock(session: Session, study: Study) -> LockEventRow | None:
+def study_lock(session: Session, study: Study) -> LockEventRow | None:
     """The signed event that locked the whole study, if it is locked now."""
     state = locks.states(session=session, study_id=study.id).get(locks.STUDY_UNIT)
     if state is None or state.state != "locked":
@@ -264,7 +264,7 @@ def _shown_arm(arm: str | None, show: bool) -> str | None:
     return arm if show or arm is None else permissions.MASKED_ARM
 
 
-def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Dataset]:
+def build_datasets(session: Session, study: Study, *, show_arms: bool) -> list[Dataset]:
     subjects = list(
         session.scalars(
             select(SubjectRow).where(SubjectRow.study_id == study.id).order_by(SubjectRow.id)
@@ -363,13 +363,13 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
                 study.code,
                 "AE",
                 usubjid(e.subject_id),
-                e.ctcae_term,
+                e.verbatim or e.ctcae_term,  # the "Other, specify" text where given
                 e.ctcae_term,
                 e.meddra_llt_code,
                 e.grade,
                 e.serious,
-                getattr(e, "onset_date", None),
-                getattr(e, "resolution_date", None),
+                e.onset_at or e.onset_date,
+                e.resolved_at or e.resolution_date,
             )
         )
         for e in events
@@ -444,13 +444,13 @@ def _datasets(session: Session, study: Study, *, show_arms: bool) -> list[Datase
     by_name = {d.name: d for d in tabulation}
     analysis = [
         adsl,
-        *(adam.bds(study.code, f, by_name["qs"].rows, adsl) for f in _families(study)),
+        *(adam.bds(study.code, f, by_name["qs"].rows, adsl) for f in families(study)),
         adam.adae(study.code, by_name["ae"].rows, adsl),
     ]
     return [*tabulation, *design.trial_design(study.protocol), *analysis]
 
 
-def _families(study: Study) -> list[adam.Family]:
+def families(study: Study) -> list[adam.Family]:
     """One family per form item the endpoints measure (its visits, one baseline)."""
     found: dict[tuple[str, str], list[str]] = {}
     baselines: dict[tuple[str, str], str | None] = {}

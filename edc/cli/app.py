@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edc.cli.unblind_cmd",
     "edc.cli.lock_cmd",
     "edc.cli.export_cmd",
+    "edc.cli.analyze_cmd",
     "edc.cli.visits_cmd",
     "edc.cli.monitor_cmd",
     "edc.cli.query_cmd",

@@ -94,6 +94,10 @@ def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
         data = (exported / entry["name"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     assert {"dm.xpt", "qs.parquet", "ae.csv"} <= {f["name"] for f in locked["files"]}
+    # ... and analysed: the primary endpoint's estimate, and the report.
+    assert locked["primary"].startswith("primary vas-w1 (ancova): ")
+    assert "95% CI" in locked["primary"]
+    assert Path(locked["report"]).read_text().count("<table>") == 4
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,7 +50,7 @@ class Trial:
 def _value(table: sa.Table, column: sa.Column[Any], ids: dict[str, int]) -> Any:
     if column.name in ids:
         return ids[column.name]
-    chosen = CHOICES.get(column.name, {}).get(table.name)
+    chosen = CHOICES.get(column.name, {}).get(table.name) or _allowed(table, column.name)
     if chosen is not None:
         return chosen
     kind = column.type
@@ -67,6 +68,16 @@ def _value(table: sa.Table, column: sa.Column[Any], ids: dict[str, int]) -> Any:
     if python_type is dict:
         return {}
     return f"x{ids['subject_id']}"
+
+
+def _allowed(table: sa.Table, column: str) -> str | None:
+    """The first code a CHECK constraint allows for ``column`` (codes added by other work)."""
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.CheckConstraint):
+            found = re.search(rf"\b{column} = '([^']+)'", str(constraint.sqltext))
+            if found:
+                return found.group(1)
+    return None
 
 
 def _row_class(name: str) -> type[Any]:

@@ -1,0 +1,1 @@
+"""Statistics from the protocol's analysis plan (pure: datasets in, tables out)."""

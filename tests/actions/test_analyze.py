@@ -1,0 +1,87 @@
+"""`edc analyze`: the refusals (nothing written), and the estimator checked against truth."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from edc import errors
+from edc.actions import analyze as action
+from edc.actions import lock
+from edc.analysis import estimates
+from tests.actions.sitetrial import STUDY, SiteTrial
+from tests.actions.test_lock import PASSWORD, make_lockable
+from tests.fixtures.database import Database
+
+TRUE_EFFECT = -1.5
+
+
+@pytest.fixture
+def trial(sqlite_database: Database, tmp_path: Path) -> SiteTrial:
+    return make_lockable(sqlite_database, tmp_path)
+
+
+def _analyze(trial: SiteTrial, out: Path, user: str, **options: object) -> action.AnalyzeResult:
+    with trial.workspace(user) as workspace:
+        request = action.AnalyzeRequest(STUDY, out, **options)  # type: ignore[arg-type]
+        return action.analyze(trial.settings, workspace, request)
+
+
+@pytest.mark.parametrize(
+    ("user", "options", "locked", "message"),
+    [
+        ("unblinded", {}, False, "is not locked: nothing analysed"),
+        ("stat", {}, True, "stat may not analyse by arm"),
+        ("unblinded", {"endpoint": "no-such"}, True, "has no endpoint 'no-such'"),
+    ],
+)
+def test_refusals_write_nothing(
+    trial: SiteTrial, tmp_path: Path, user: str, options: dict[str, object], locked: bool,
+    message: str,
+) -> None:  # fmt: skip
+    if locked:
+        with trial.workspace("dm") as workspace:
+            lock.change(
+                trial.settings, workspace, lock.LockRequest(STUDY, "lock", "final", PASSWORD)
+            )
+    with pytest.raises(errors.BadInputError, match=message):
+        _analyze(trial, tmp_path / "out", user, **options)
+    assert not (tmp_path / "out").exists()
+
+
+def _trial(seed: int, n: int = 40) -> list[estimates.Observation]:
+    """A two-arm trial with a known effect on the change, baseline and stratum effects."""
+    draw = random.Random(seed)
+    rows = []
+    for index in range(2 * n):
+        arm = "ARM-A" if index % 2 else "ARM-B"
+        stratum = draw.choice(["low", "high"])
+        base = draw.gauss(6.5, 1.2)
+        change = (
+            -2.0 - 0.3 * (base - 6.5) + (0.4 if stratum == "high" else 0.0)
+            + (TRUE_EFFECT if arm == "ARM-A" else 0.0) + draw.gauss(0, 1.0)
+        )  # fmt: skip
+        rows.append(estimates.Observation(arm, base, change, stratum))
+    return rows
+
+
+def test_the_ancova_ci_covers_the_true_effect_about_95_percent_of_100_trials() -> None:
+    covered = 0
+    for seed in range(100):
+        result = estimates.between_arms("e", "ancova", _trial(seed), ("ARM-B", "ARM-A"), 0.05)
+        assert result.ci_low is not None and result.ci_high is not None
+        covered += result.ci_low <= TRUE_EFFECT <= result.ci_high
+    # Binomial(100, 0.95): 89..100 holds with probability > 0.99.
+    assert 89 <= covered <= 100
+
+
+def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
+    data = _trial(7)
+    for test in ("t-test", "mann-whitney"):
+        result = estimates.between_arms("e", test, data, ("ARM-B", "ARM-A"), 0.05)
+        assert result.estimate is not None and result.estimate < 0
+        assert result.p_value is not None and result.p_value < 0.05
+    within = estimates.within_arm("e", "ARM-A", data)
+    assert within.n == 40 and within.p_value is not None and within.p_value < 0.001
