@@ -33,6 +33,8 @@ from edc.warehouse.tables.fhir import RawResourceRow
 from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
 
 _VISIT = table_of(VisitRow)
+_CONSENT = table_of(ConsentRow)
+_CONSENT_COLUMNS = ("subject_id", "form_version", "signed_at", "fhir_reference")
 _VISIT_COLUMNS = ("subject_id", "visit_id", "visit_date", "encounter_reference")
 
 INSTANTIATES = "http://hl7.org/fhir/StructureDefinition/workflow-instantiatesCanonical"
@@ -178,6 +180,7 @@ def normalize_consents(work: Work, items: Sequence[Stored]) -> None:
     fresh = echo.without_our_own(work, items)
     candidates = [s for s in latest_versions(fresh) if _is_research(s.parsed.resource)]
     work.load_subjects(s.parsed.patient_id for s in candidates if s.parsed.patient_id)
+    wanted: list[tuple[Stored, int, Any, str]] = []
     for stored in candidates:
         resource = stored.parsed.resource
         subject_id = work.subject_of(stored.parsed.patient_id) if stored.parsed.patient_id else None
@@ -192,7 +195,45 @@ def normalize_consents(work: Work, items: Sequence[Stored]) -> None:
                 work.problem(stored, "invalid_consent", "no consent form version (policy.uri)",
                              "Consent.policy")  # fmt: skip
             continue
-        work.guarded(stored, partial(_apply_consent, work, stored, subject_id, signed, version))
+        wanted.append((stored, subject_id, signed, version))
+    if wanted:
+        _apply_consents(work, wanted)
+
+
+def _apply_consents(work: Work, wanted: Sequence[tuple[Stored, int, Any, str]]) -> None:
+    """The batch's consents: known ones read in one query, new ones inserted at once (with their
+    audit rows); changed ones, and all of them when the database refuses the batch insert, one
+    by one in a savepoint (``_apply_consent``)."""
+    session = work.session
+    session.flush()  # subjects enrolled by this batch: consents refer to them
+    subjects = sorted({subject_id for _, subject_id, _, _ in wanted})
+    known: set[tuple[int, str]] = set()
+    for start in range(0, len(subjects), 2_000):
+        found = session.execute(
+            select(ConsentRow.subject_id, ConsentRow.fhir_reference).where(
+                ConsentRow.subject_id.in_(subjects[start : start + 2_000])
+            )
+        )
+        known |= {(int(sid), str(ref)) for sid, ref in found if sid is not None}
+    new: list[tuple[Stored, int, Any, str]] = []
+    for item in wanted:
+        stored, subject_id = item[0], item[1]
+        key = (subject_id, stored.parsed.reference)
+        if key in known:
+            work.guarded(stored, partial(_apply_consent, work, *item))
+        else:
+            known.add(key)
+            new.append(item)
+    if not new:
+        return
+    rows = [(subject_id, version, signed, stored.parsed.reference)
+            for stored, subject_id, signed, version in new]  # fmt: skip
+    try:
+        with session.begin_nested():
+            work.writer.insert(_CONSENT, _CONSENT_COLUMNS, rows, what="consents")
+    except errors.BadInputError:
+        for item in new:
+            work.guarded(item[0], partial(_apply_consent, work, *item))
 
 
 def _apply_consent(work: Work, stored: Stored, subject_id: int, signed: Any, version: str) -> None:

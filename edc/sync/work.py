@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from edc import errors
@@ -96,7 +96,8 @@ class Work:
         try:
             with self.session.begin_nested():
                 write()
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:
+            # DataError: a value the column cannot hold (PostgreSQL: too long for VARCHAR(n)).
             self.problem(stored, "refused_by_database", str(exc.orig).strip().splitlines()[0])
             return False
         except errors.BadInputError as exc:

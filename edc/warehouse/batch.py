@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Dialect, Table, column, func, select, text
 from sqlalchemy import table as table_clause
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from edc import errors
@@ -84,7 +84,7 @@ class BatchWriter:
         values = _converted(self.dialect, table, all_columns, full)
         try:
             write_rows(self.connection, table, all_columns, values)
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:
             raise errors.BadInputError(f"{what} refused by the database", str(exc.orig)) from None
         except _copy_integrity_error() as exc:  # raised by COPY, which bypasses SQLAlchemy
             raise errors.BadInputError(f"{what} refused by the database", str(exc)) from None
@@ -123,11 +123,12 @@ class BatchWriter:
         write_rows(self.connection, _AUDIT, _AUDIT_COLUMNS, rows)
 
 
-def _copy_integrity_error() -> type[Exception] | tuple[()]:
-    """psycopg's IntegrityError, which COPY raises; psycopg is imported only for PostgreSQL
-    (SQLite users need not load it), so without it there is nothing to catch."""
+def _copy_integrity_error() -> tuple[type[Exception], ...]:
+    """psycopg's IntegrityError and DataError (a value too long for its column), which COPY
+    raises; psycopg is imported only for PostgreSQL (SQLite users need not load it), so
+    without it there is nothing to catch."""
     psycopg = sys.modules.get("psycopg")
-    return psycopg.IntegrityError if psycopg is not None else ()
+    return (psycopg.IntegrityError, psycopg.DataError) if psycopg is not None else ()
 
 
 def write_rows(

@@ -233,6 +233,28 @@ def test_nul_characters_and_overlong_identifiers_end_as_problems_and_the_sync_go
     assert warehouse.chain_ok()
 
 
+def test_a_value_too_long_for_its_column_is_a_problem_and_the_sync_goes_on(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Issue 11 item 1: on PostgreSQL a Subject ID longer than VARCHAR(64) raised a DataError.
+    trial = trialdata.build(warehouse.study.checked.compiled, 3)
+    trial.resources["ResearchSubject"][1]["identifier"][0]["value"] = "01-" + "9" * 70
+    source = trial.write(tmp_path / "export")
+
+    _sync(warehouse, source, clock)
+
+    if warehouse.database.backend == "postgresql":
+        assert warehouse.count("subject") == 2
+        assert warehouse.rows(
+            "SELECT r.logical_id, p.kind FROM data_problem p "
+            "JOIN raw_resource r ON r.id = p.raw_resource_id WHERE r.resource_type = "
+            "'ResearchSubject'"
+        ) == [("t-rs1", "refused_by_database")]
+    else:  # SQLite does not enforce VARCHAR lengths
+        assert warehouse.count("subject") == 3
+    assert warehouse.chain_ok()
+
+
 def _odi_total(response: dict[str, object], total: float) -> dict[str, object]:
     """A copy of an ODI response with a received odi-total (the calculated item)."""
     copy = orjson.loads(orjson.dumps(response))
