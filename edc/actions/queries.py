@@ -348,3 +348,10 @@ def list_queries(
         )
     shown = [q for q in every if status is None or q.status == status]
     return QueryList(code, shown, counts)
+
+
+def query_lines(
+    session: Session, study: Study, now: dt.datetime, site_ids: list[int]
+) -> list[QueryLine]:
+    """Every query of the sites (any status), with age and messages."""
+    return _lines(session, study, now, site_ids=list(site_ids))

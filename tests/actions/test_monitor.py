@@ -163,3 +163,34 @@ def test_a_review_is_audited_and_a_site_user_may_not_review(
             ).scalar_one()
             == "dismissed"
         )
+
+    _check_report(env, capsys)
+
+
+def _check_report(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report agrees with the deviation list; html has its plots; bad site is exit 2."""
+    report_args = ["--user", "demo-monitor", "monitor", "report", "--study", STUDY]
+    capsys.readouterr()
+    assert main([*report_args, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (
+        main(["--user", "demo-monitor", "monitor", "list", "--study", STUDY, "--format", "json"])
+        == 0
+    )
+    listed = json.loads(capsys.readouterr().out)["deviations"]
+    live = [d for d in listed if d["status"] in ("open", "confirmed")]
+    assert sum(s["deviations"] for s in report["sites"]) == len(live)
+    for site in report["sites"]:
+        flagged = [i["name"] for i in site["indicators"] if i["flagged"]]
+        assert site["flagged"] == flagged
+        rate = next(i for i in site["indicators"] if i["name"] == "deviations_per_100_visits")
+        assert rate["flagged"] == (rate["value"] is not None and rate["value"] > rate["threshold"])
+    out = env / "report.html"
+    assert main([*report_args, "--format", "html", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "Deviations per 100 subject-visits" in page
+    again = env / "again.html"
+    assert main([*report_args, "--format", "html", "-o", str(again)]) == 0
+    # Same data, same page apart from the time it was made.
+    assert page.split("</p>", 1)[1] == again.read_text().split("</p>", 1)[1]
+    assert main([*report_args, "--site", "99"]) == 2
