@@ -21,7 +21,7 @@ from edc import config, errors
 from edc.actions import visits as visit_actions
 from edc.actions.workspace import Study, Workspace
 from edc.compiler.naming import Naming
-from edc.trial import deviations
+from edc.trial import detectors, deviations
 from edc.trial.permissions import Action
 from edc.warehouse import audit, codes
 from edc.warehouse import visits as visit_store
@@ -58,8 +58,12 @@ def run_engine(session: Session, study: Study, now: dt.datetime) -> deviations.R
     subjects = visit_store.randomized_subjects(
         session, study_id=study.id, site_ids=[s.id for s in study.sites]
     )
+    locked = detectors.locked_subjects(session, study.id)
     visit_actions.update_plans(
-        session, study, [s.id for s in subjects], "an anchor event took place"
+        session,
+        study,
+        [s.id for s in subjects if s.id not in locked],
+        "an anchor event took place",
     )
     rules = rules_for(study, now.date())
     findings = deviations.detect(session, study.id, rules)
@@ -234,6 +238,10 @@ def review(workspace: Workspace, request: ReviewRequest) -> DeviationLine:
             raise errors.BadInputError(f"{study.code} has no deviation {request.deviation_id}")
         site = study.site_by_id(row.site_id)
         workspace.act(session, study, Action.REVIEW_DEVIATION, site.code)
+        if row.subject_id in detectors.locked_subjects(session, study.id):
+            raise errors.BadInputError(
+                f"deviation {row.id}: its subject is frozen or locked (edc lock unlock first)"
+            )
         if row.status == deviations.RESOLVED:
             raise errors.BadInputError(
                 f"deviation {row.id} is resolved (the data no longer shows it): nothing to review"

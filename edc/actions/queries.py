@@ -21,6 +21,7 @@ from edc import errors
 from edc.actions.consent import study_refs
 from edc.actions.workspace import Actor, Study, Workspace
 from edc.compiler.naming import Naming
+from edc.trial import detectors
 from edc.trial import queries as rules
 from edc.trial.permissions import Action
 from edc.warehouse import audit, codes, outbox
@@ -92,7 +93,16 @@ def subject_row(session: Session, study: Study, code: str) -> SubjectRow:
     ).first()
     if row is None:
         raise errors.BadInputError(f"{study.code} has no subject {code!r} (--subject)")
+    refuse_if_locked(session, study, row.id, code)
     return row
+
+
+def refuse_if_locked(session: Session, study: Study, subject_id: int, code: str) -> None:
+    """:raises errors.BadInputError: the subject is frozen or locked (nothing may change)."""
+    if subject_id in detectors.locked_subjects(session, study.id):
+        raise errors.BadInputError(
+            f"subject {code} is frozen or locked: edc lock unlock (with a reason) to change it"
+        )
 
 
 def response_row(
@@ -247,6 +257,8 @@ def move(workspace: Workspace, request: MoveRequest) -> QueryLine:
         row = session.get(DataQueryRow, request.query_id)
         if row is None or row.study_id != study.id:
             raise errors.BadInputError(f"{study.code} has no data query {request.query_id}")
+        subject = session.get(SubjectRow, row.subject_id)
+        refuse_if_locked(session, study, row.subject_id, subject.subject_code if subject else "")
         _, target, action = rules.MOVES[request.verb]
         actor = workspace.act(session, study, action, study.site_by_id(row.site_id).code)
         refused = rules.refusal(request.verb, row.status, row.id)
@@ -348,3 +360,10 @@ def list_queries(
         )
     shown = [q for q in every if status is None or q.status == status]
     return QueryList(code, shown, counts)
+
+
+def query_lines(
+    session: Session, study: Study, now: dt.datetime, site_ids: list[int]
+) -> list[QueryLine]:
+    """Every query of the sites (any status), with age and messages."""
+    return _lines(session, study, now, site_ids=list(site_ids))

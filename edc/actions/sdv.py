@@ -107,12 +107,18 @@ def mark(workspace: Workspace, request: MarkRequest) -> MarkResult:
         )
         session.flush()
     return MarkResult(
-        study.code, subject.subject_code, request.form, response.visit_id, request.item,
-        response.id, actor.username, now,
-    )  # fmt: skip
+        study.code,
+        subject.subject_code,
+        request.form,
+        response.visit_id,
+        request.item,
+        response.id,
+        actor.username,
+        now,
+    )
 
 
-def _coverage(session: Session, study: Study, site_ids: list[int]) -> list[SiteCoverage]:
+def site_coverage(session: Session, study: Study, site_ids: list[int]) -> list[SiteCoverage]:
     urls = queries.form_urls(study)
     derived = plan.derived_link_ids(study.protocol, library())
     computed = [
@@ -161,4 +167,4 @@ def coverage(workspace: Workspace, study_code: str, site: str | None = None) -> 
     with workspace.transaction() as session:
         study = workspace.study(session, study_code)
         sites = workspace.sites_for(session, study, Action.VIEW_DATA, site)
-        return CoverageResult(study.code, _coverage(session, study, [s.id for s in sites]))
+        return CoverageResult(study.code, site_coverage(session, study, [s.id for s in sites]))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -111,3 +114,41 @@ def dismiss(
 ) -> None:
     """Dismiss a deviation as not one (a monitor or data manager; audited with the reason)."""
     _review(study, deviation, "dismissed", reason, fmt)
+
+
+class ReportFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+@app.command()
+def report(
+    study: StudyOption,
+    site: SiteOption = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="text, json, or html with plots")
+    ] = ReportFormat.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="write it here")
+    ] = None,
+) -> None:
+    """Per site: enrolment, deviations per 100 visits, queries, SAE timeliness, SDV; KRIs."""
+    from edc.actions import monitor_report, report_html
+    from edc.actions.workspace import Workspace
+
+    with Workspace.open(state.settings()) as workspace:
+        result = monitor_report.report(workspace, study, site)
+    if fmt == ReportFormat.json:
+        import orjson
+
+        text = orjson.dumps(render.to_data(result), option=orjson.OPT_INDENT_2).decode() + "\n"
+    elif fmt == ReportFormat.html:
+        text = report_html.render(result)
+    else:
+        text = "\n".join(result.lines()) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        state.say(f"monitoring report written to {output}")

@@ -7,6 +7,8 @@ grade >= 3 adverse event must have an outcome.
       deviation_severity:          # kind -> major | minor (defaults: DEFAULT_SEVERITY)
         visit_out_of_window: major
       ae_outcome_days: 30          # a grade >= 3 event without outcome after this is a deviation
+      kri:                         # key risk indicator thresholds (defaults: KriThresholds)
+        deviations_per_100_visits: 10
 
 Kept apart from ``edc.protocol.model`` so the monitoring rules change in one module.
 """
@@ -51,6 +53,17 @@ DEFAULT_SEVERITY: dict[str, Literal["major", "minor"]] = {
 }
 
 
+class KriThresholds(Strict):
+    """Key risk indicators: a site beyond any of these is flagged in the monitor's report."""
+
+    deviations_per_100_visits: float = Field(10.0, ge=0)
+    major_deviations_per_100_visits: float = Field(2.0, ge=0)
+    open_query_oldest_days: int = Field(30, ge=0)
+    late_sae_share: float = Field(0.0, ge=0, le=1)
+    missing_forms_per_100_visits: float = Field(5.0, ge=0)
+    sdv_coverage_below: float = Field(0.0, ge=0, le=1)
+
+
 class Monitoring(Strict):
     deviation_severity: dict[DeviationKind, Literal["major", "minor"]] = Field(
         default_factory=dict, description="deviation kind -> major | minor"
@@ -58,6 +71,8 @@ class Monitoring(Strict):
     ae_outcome_days: PositiveInt = Field(
         30, description="days after onset by which a grade >= 3 adverse event needs an outcome"
     )
+
+    kri: KriThresholds = KriThresholds()
 
     def severity(self) -> dict[str, str]:
         """Every kind's severity: the protocol's, else the default."""

@@ -16,6 +16,7 @@ from edc.trial import sql_time
 from edc.trial.findings import Finding, Rules
 from edc.warehouse.tables.crf import FormResponseRow, PlannedVisitRow, VisitRow
 from edc.warehouse.tables.fhir import RawResourceRow
+from edc.warehouse.tables.lock import LockStateRow
 from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
 
 
@@ -435,3 +436,30 @@ def after_end(session: Session, study_id: int, rules: Rules) -> Iterable[Finding
                 "ended": iso(_day(end)),
             },
         )
+
+
+def locked_subjects(session: Session, study_id: int) -> set[int]:
+    """Subjects in a frozen or locked unit (the study, their site, or themselves).
+
+    The lock triggers refuse any write to their rows; the engine leaves their findings as they
+    were when the lock was signed, and actions refuse before writing.
+    """
+    frozen = (
+        select(SubjectRow.id)
+        .join(LockStateRow, LockStateRow.study_id == SubjectRow.study_id)
+        .where(
+            SubjectRow.study_id == study_id,
+            LockStateRow.state.in_(("frozen", "locked")),
+            or_(
+                LockStateRow.subject_id == SubjectRow.id,
+                and_(
+                    LockStateRow.subject_id.is_(None),
+                    or_(
+                        LockStateRow.site_id.is_(None),
+                        LockStateRow.site_id == SubjectRow.site_id,
+                    ),
+                ),
+            ),
+        )
+    )
+    return {int(i) for i in session.scalars(frozen)}

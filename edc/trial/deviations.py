@@ -80,9 +80,12 @@ def reconcile(
         )
     }
     opened = updated = resolved = reopened = 0
+    locked = detectors.locked_subjects(session, study_id)
     seen = set()
     for finding in findings:
         seen.add(finding.fingerprint)
+        if finding.subject_id in locked:
+            continue  # frozen or locked: its deviations stay as they were at the lock
         row = existing.get(finding.fingerprint)
         if row is None:
             session.add(
@@ -114,7 +117,7 @@ def reconcile(
                 row.description = finding.description
             updated += 1
     for fingerprint, row in existing.items():
-        if fingerprint not in seen and row.status in LIVE:
+        if fingerprint not in seen and row.status in LIVE and row.subject_id not in locked:
             with audit.reason(session, "later data removed the cause"):
                 row.status = RESOLVED
                 row.resolved_at = now

@@ -22,8 +22,12 @@ def late_sae(session: Session, study_id: int, rules: Rules) -> Iterable[Finding]
     ae = AdverseEventRow
     detected = sql_time.json_text(dialect, RawResourceRow.json_text, "detected")
     # Aware when detected (an instant with its offset); else from the start of the onset day.
+    # The clock runs from awareness (``detected``); else from the onset instant when the
+    # source gave one (``onset_at``), else from the start of the onset day (a date only).
     onset_start = func.coalesce(
-        sql_time.instant_of_text(dialect, detected), sql_time.start_of_day(dialect, ae.onset_date)
+        sql_time.instant_of_text(dialect, detected),
+        ae.onset_at,
+        sql_time.start_of_day(dialect, ae.onset_date),
     )
     delay = sql_time.hours_between(dialect, onset_start, ae.reported_at)
     rows = session.execute(

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from edc import config
-from edc.actions import monitor
+from edc.actions import demo_lock, monitor, passwords
+from edc.actions import lock as lock_action
 from edc.actions.workspace import Workspace
 from edc.cli import main
 from edc.clock import FixedClock
@@ -29,6 +31,18 @@ from tests.fixtures.database import Database
 __all__ = ["env"]
 STUDY = "SPINE-MWA-01"
 AFTER_THE_TRIAL = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+
+
+def unlock(settings: config.Settings) -> None:
+    """Unlock the study the demo locked at its end (signed by its data manager)."""
+    password = secrets.token_urlsafe(18)
+    with Workspace.open(settings, user=demo_lock.SIGNER) as workspace:
+        passwords.set_password(
+            workspace.maker, username=demo_lock.SIGNER, password=password, actor="test",
+            role="system", clock=workspace.clock, reason="test signing password",
+        )  # fmt: skip
+        request = lock_action.LockRequest(STUDY, "unlock", "monitoring after the lock", password)
+        lock_action.change(settings, workspace, request)
 
 
 def _truth_visits(data_dir: Path) -> list[dict[str, object]]:
@@ -71,6 +85,13 @@ def test_deviations_found_equal_the_generators_truth(
     with Workspace.open(
         settings, clock=FixedClock(AFTER_THE_TRIAL), user="demo-monitor"
     ) as workspace:
+        # The demo ends with the study locked: the engine finds but writes nothing.
+        locked = monitor.run(workspace, STUDY)
+        assert locked.found > open_now and (locked.opened, locked.resolved) == (0, 0)
+    unlock(settings)
+    with Workspace.open(
+        settings, clock=FixedClock(AFTER_THE_TRIAL), user="demo-monitor"
+    ) as workspace:
         first = monitor.run(workspace, STUDY)
         again = monitor.run(workspace, STUDY)
         window = {
@@ -107,6 +128,16 @@ def test_a_review_is_audited_and_a_site_user_may_not_review(
 ) -> None:
     assert run_demo("--defect-rate", "0") == 0
     capsys.readouterr()
+    with database.engine.connect() as connection:
+        first_open = connection.execute(
+            text("SELECT min(id) FROM deviation WHERE status = 'open'")
+        ).scalar_one()
+    # Locked: a review is refused (exit 2), nothing written.
+    assert main(
+        ["--user", "demo-monitor", "monitor", "dismiss", "--study", STUDY,
+         str(first_open), "--reason", "while locked"]
+    ) == 2  # fmt: skip
+    unlock(config.Settings(database_url=database.url, data_dir=env))
     assert main(["--user", "demo-monitor", "monitor", "run", "--study", STUDY]) == 0
     with database.engine.connect() as connection:
         deviation_id = connection.execute(
@@ -163,3 +194,34 @@ def test_a_review_is_audited_and_a_site_user_may_not_review(
             ).scalar_one()
             == "dismissed"
         )
+
+    _check_report(env, capsys)
+
+
+def _check_report(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report agrees with the deviation list; html has its plots; bad site is exit 2."""
+    report_args = ["--user", "demo-monitor", "monitor", "report", "--study", STUDY]
+    capsys.readouterr()
+    assert main([*report_args, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (
+        main(["--user", "demo-monitor", "monitor", "list", "--study", STUDY, "--format", "json"])
+        == 0
+    )
+    listed = json.loads(capsys.readouterr().out)["deviations"]
+    live = [d for d in listed if d["status"] in ("open", "confirmed")]
+    assert sum(s["deviations"] for s in report["sites"]) == len(live)
+    for site in report["sites"]:
+        flagged = [i["name"] for i in site["indicators"] if i["flagged"]]
+        assert site["flagged"] == flagged
+        rate = next(i for i in site["indicators"] if i["name"] == "deviations_per_100_visits")
+        assert rate["flagged"] == (rate["value"] is not None and rate["value"] > rate["threshold"])
+    out = env / "report.html"
+    assert main([*report_args, "--format", "html", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "Deviations per 100 subject-visits" in page
+    again = env / "again.html"
+    assert main([*report_args, "--format", "html", "-o", str(again)]) == 0
+    # Same data, same page apart from the time it was made.
+    assert page.split("</p>", 1)[1] == again.read_text().split("</p>", 1)[1]
+    assert main([*report_args, "--site", "99"]) == 2

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from edc import config
 from edc.cli import main
 from tests.actions.test_demo import env, run_demo
+from tests.actions.test_monitor import unlock
 from tests.fixtures.database import Database
 
 __all__ = ["env"]
@@ -35,6 +37,7 @@ def test_query_workflow_roles_audit_and_task_then_sdv(
     env: Path, database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_demo("--defect-rate", "0") == 0
+    unlock(config.Settings(database_url=database.url, data_dir=env))
     with database.engine.connect() as connection:
         subject, url = connection.execute(
             text(

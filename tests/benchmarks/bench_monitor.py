@@ -43,6 +43,7 @@ from edc.warehouse.tables.crf import FormResponseRow, PlannedVisitRow, VisitRow
 from edc.warehouse.tables.fhir import RawResourceRow
 from edc.warehouse.tables.safety import AdverseEventRow
 from edc.warehouse.tables.subjects import AllocationRow, ConsentRow, PatientLinkRow, SubjectRow
+from tests.actions.test_monitor import unlock
 
 STUDY = "SPINE-MWA-01"
 AFTER_THE_TRIAL = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
@@ -181,9 +182,10 @@ def main() -> None:
         started = time.perf_counter()
         if cli.main(["-q", "demo", "--patients", "90", "--seed", "7", "--defect-rate", "0"]):
             raise SystemExit("the demo failed")
+        settings = config.Settings(database_url=f"sqlite:///{path}", data_dir=Path(tmp))
+        unlock(settings)  # the demo ends with the study locked
         total = grow(path, args.subjects)
         print(f"warehouse: {total:,} subjects ({time.perf_counter() - started:.1f} s to make)")
-        settings = config.Settings(database_url=f"sqlite:///{path}", data_dir=Path(tmp))
         clock = FixedClock(AFTER_THE_TRIAL)
         with Workspace.open(settings, clock=clock, user="demo-monitor") as workspace:
             with workspace.transaction() as session:
