@@ -86,3 +86,26 @@ def missing_elements(text: str, roots: Mapping[str, str]) -> list[str]:
                 problems.append(f"{member!r} is not an element of {path}")
                 path = None
     return problems
+
+
+def linked_ids(text: str) -> list[str]:
+    """The linkIds an expression names: the string compared with ``linkId`` (``linkId = 'x'``)
+    or listed after ``linkId in (...)`` (in order, once)."""
+    found: list[str] = []
+    for node in tree.walk(tree.parse(text)):
+        if isinstance(node, tree.P.EqualityExpressionContext | tree.P.MembershipExpressionContext):
+            left_side, right_side = node.expression(0), node.expression(1)
+            if left_side.getText() == "linkId":
+                strings = right_side
+            elif right_side.getText() == "linkId" and isinstance(
+                node, tree.P.EqualityExpressionContext
+            ):
+                strings = left_side
+            else:
+                continue
+            for leaf in tree.walk(strings):
+                if isinstance(leaf, tree.P.StringLiteralContext):
+                    value = leaf.getText()[1:-1]
+                    if value not in found:
+                        found.append(value)
+    return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 
@@ -128,25 +128,33 @@ def _answer_kind(question: Item) -> type | tuple[type, ...] | None:
 
 
 def check_expressions(
-    report: Reporter, base: PathT, variables: Sequence[Variable], scores: Sequence[Score]
+    report: Reporter,
+    base: PathT,
+    variables: Sequence[Variable],
+    scores: Sequence[Score],
+    link_ids: Collection[str] = (),
 ) -> None:
-    """FHIRPath syntax of variables and scores, and unique variable names."""
+    """FHIRPath syntax of variables and scores, unique variable names, and (given the form's
+    ``link_ids``) that every linkId an expression compares with is in the form."""
     names: list[str] = []
     for index, variable in enumerate(variables):
         path = (*base, "variables", index)
         if variable.name in names:
             report.add((*path, "name"), f"duplicate variable {variable.name!r}")
-        _expression(report, (*path, "expression"), variable.expression, names)
+        _expression(report, (*path, "expression"), variable.expression, names, link_ids)
         names.append(variable.name)
     for index, score in enumerate(scores):
-        _expression(report, (*base, "scores", index, "expression"), score.expression, names)
+        path = (*base, "scores", index, "expression")
+        _expression(report, path, score.expression, names, link_ids)
 
 
 # SDC: what a form's expressions see besides its own variables.
 _FORM_VARIABLES = ("questionnaire", "qitem")
 
 
-def _expression(report: Reporter, path: PathT, expression: str, variables: list[str]) -> None:
+def _expression(
+    report: Reporter, path: PathT, expression: str, variables: list[str], link_ids: Collection[str]
+) -> None:
     syntax = fhirpath.syntax_problems(expression)
     for problem in syntax:
         report.add(path, problem)
@@ -160,6 +168,10 @@ def _expression(report: Reporter, path: PathT, expression: str, variables: list[
         )
         for name in unknown:
             report.add(path, f"unknown variable %{name} (not defined before this expression)")
+        if link_ids:
+            for link_id in _linked_ids(expression):
+                if link_id not in link_ids:
+                    report.add(path, f"linkId {link_id!r} is not an item of this form")
 
 
 def _unknown_variables(expression: str, visible: list[str]) -> list[str]:
@@ -168,3 +180,9 @@ def _unknown_variables(expression: str, visible: list[str]) -> list[str]:
     from edc.fhirpath import names
 
     return names.unknown_variables(expression, visible)
+
+
+def _linked_ids(expression: str) -> list[str]:
+    from edc.fhirpath import names
+
+    return list(names.linked_ids(expression))

@@ -105,7 +105,8 @@ def _instrument_problems(
             report.add(("items",), f"linkId {item.id!r} is used twice")
         known[item.id] = item
     item_checks.check_items(report, ("items",), instrument.items, known)
-    item_checks.check_expressions(report, (), instrument.variables, instrument.scores)
+    link_ids = set(known) | {score.id for score in instrument.scores}
+    item_checks.check_expressions(report, (), instrument.variables, instrument.scores, link_ids)
     return report.problems
 
 

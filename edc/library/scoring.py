@@ -100,6 +100,22 @@ def _complete_sum(table: Mapping[str, Mapping[str, int]]) -> ScoreFunction:
     return compute
 
 
+def _band(table: Mapping[str, Mapping[str, int]], uppers: tuple[int, ...]) -> ScoreFunction:
+    """The interpretation band (1, 2, ...) of a complete sum: band n holds totals up to
+    ``uppers[n-1]``; the last band everything above."""
+    total = _complete_sum(table)
+
+    def compute(answers: Answers) -> Fraction | None:
+        value = total(answers)
+        if value is None:
+            return None
+        return Fraction(
+            next((n for n, upper in enumerate(uppers, 1) if value <= upper), len(uppers) + 1)
+        )
+
+    return compute
+
+
 def _odi(answers: Answers) -> Fraction | None:
     # Fairbank & Pynsent 2000: 100 x sum / (5 x sections answered); a skipped section
     # (commonly sex life) lowers the denominator by 5.
@@ -170,6 +186,11 @@ def _rules() -> dict[tuple[str, str], ScoreRule]:
         ScoreRule("tokuhashi-revised", "tokuhashi-total", _complete_sum(TOKUHASHI_POINTS)),
         ScoreRule("tomita", "tomita-total", _complete_sum(TOMITA_POINTS)),
         ScoreRule("sins", "sins-total", _complete_sum(SINS_POINTS)),
+        # Bands as published: Tokuhashi 2005 0-8 / 9-11 / 12-15; Fisher 2010 SINS 0-6 / 7-12 /
+        # 13-18; Tomita 2001 2-3 / 4-5 / 6-7 / 8-10.
+        ScoreRule("tokuhashi-revised", "tokuhashi-band", _band(TOKUHASHI_POINTS, (8, 11))),
+        ScoreRule("sins", "sins-band", _band(SINS_POINTS, (6, 12))),
+        ScoreRule("tomita", "tomita-band", _band(TOMITA_POINTS, (3, 5, 7))),
         ScoreRule("medd", "medd-total", _medd),
     ]
     return {(rule.instrument_id, rule.score_id): rule for rule in rules}

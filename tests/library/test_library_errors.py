@@ -31,11 +31,20 @@ BREAKAGES = [
     ),
     (
         "tomita.yaml",
-        "%tomitaPoints.count() = 3,",
-        "%tomitaPoints.count() = = 3,",
+        "%tomitaPoints.count() = 3, %tomitaPoints.aggregate($this + $total, 0), {})",
+        "%tomitaPoints.count() = = 3, %tomitaPoints.aggregate($this + $total, 0), {})",
         "%tomitaPoints.count() = = 3",
         "scores[0].expression",
         "invalid FHIRPath",
+    ),
+    (
+        # A linkId that is not in the form: the lookup would silently find nothing.
+        "tomita.yaml",
+        "'tomita-bone')).answerOption",
+        "'tomita-bones')).answerOption",
+        "'tomita-bones'",
+        "variables[0].expression",
+        "linkId 'tomita-bones' is not an item of this form",
     ),
     (
         "procedure-record.yaml",

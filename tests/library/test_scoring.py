@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -9,6 +10,7 @@ import pytest
 
 from edc.library import scoring
 from edc.library.answers import AnswerError, Answers
+from edc.library.score_tables import SINS_POINTS, TOKUHASHI_POINTS, TOMITA_POINTS
 
 
 def odi_answers(points: dict[int, int]) -> Answers:
@@ -195,3 +197,30 @@ def test_unknown_codes_and_wrong_values_are_rejected() -> None:
 
 def test_unscored_instruments_have_no_scores() -> None:
     assert scoring.instrument_scores("frankel", {"frankel": "A"}) == {}
+
+
+@pytest.mark.parametrize(
+    ("instrument_id", "prefix", "bands"),
+    [
+        # (lowest total, highest total) of each published band
+        ("tokuhashi-revised", "tokuhashi", [(0, 8), (9, 11), (12, 15)]),
+        ("sins", "sins", [(0, 6), (7, 12), (13, 18)]),
+        ("tomita", "tomita", [(2, 3), (4, 5), (6, 7), (8, 10)]),
+    ],
+)
+def test_interpretation_bands_follow_the_published_cut_offs(
+    instrument_id: str, prefix: str, bands: list[tuple[int, int]]
+) -> None:
+    table = {"tokuhashi": TOKUHASHI_POINTS, "sins": SINS_POINTS, "tomita": TOMITA_POINTS}[prefix]
+    seen = set()
+    for codes in itertools.product(*(sorted(points) for points in table.values())):
+        answers = dict(zip(table, codes, strict=True))
+        total = scoring.score(instrument_id, f"{prefix}-total", answers)
+        band = scoring.score(instrument_id, f"{prefix}-band", answers)
+        assert total is not None
+        (expected,) = [n for n, (low, high) in enumerate(bands, 1) if low <= total <= high]
+        assert band == expected, (total, band)
+        seen.add(expected)
+    assert seen == set(range(1, len(bands) + 1))
+    partial = dict(list(zip(table, [sorted(p)[0] for p in table.values()], strict=True))[:-1])
+    assert scoring.score(instrument_id, f"{prefix}-band", partial) is None

@@ -49,4 +49,4 @@ def _check_form(report: Reporter, path: tuple[str, int], form: Form, library: Li
         seen.add(score.id)
     known = {item.id: item for item in protocol_forms.walk_items(content.items)}
     item_checks.check_items(report, (*path, "items"), form.items, known)
-    item_checks.check_expressions(report, path, form.variables, form.scores)
+    item_checks.check_expressions(report, path, form.variables, form.scores, seen)
