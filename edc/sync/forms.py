@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from edc.sync import qcheck, scores
+from edc.sync import echo, qcheck, scores
 from edc.sync.incoming import date_time, reference_id
 from edc.sync.store import Stored
 from edc.sync.work import Work, latest_versions, newer, update_reason
@@ -68,7 +68,7 @@ def normalize_responses(work: Work, items: Sequence[Stored]) -> None:
         earlier = [normalized[raw_id] for raw_id, _ in stored.previous if raw_id in normalized]
         if earlier:
             response_id, version = earlier[0]
-            if newer(stored.parsed.version_id, version):
+            if stored.links_to or newer(stored.parsed.version_id, version):
                 work.guarded(stored, partial(_update, work, stored, response_id, row, values))
         else:
             inserts.append((stored, row, values))
@@ -112,8 +112,8 @@ def _check(
         for path, message in wrong_scores:
             work.problem(stored, "score_mismatch", message, path)
         return None
-    encounter = reference_id(resource.get("encounter"), "Encounter")
-    visit_id = visits.get((subject_id, f"Encounter/{encounter}")) if encounter else None
+    encounter = _encounter(work, resource.get("encounter"))
+    visit_id = visits.get((subject_id, encounter)) if encounter else None
     authored = date_time(resource.get("authored"))
     row = (
         subject_id, visit_id, url, version, stored.raw_id, stored.parsed.version_id,
@@ -176,11 +176,7 @@ def _normalized(work: Work, items: Sequence[Stored]) -> dict[int, tuple[int, str
 def _visits(work: Work, items: Sequence[Stored]) -> dict[tuple[int, str], str]:
     """(subject id, "Encounter/<id>") -> visit id, for the encounters these responses name."""
     references = sorted(
-        {
-            f"Encounter/{eid}"
-            for s in items
-            if (eid := reference_id(s.parsed.resource.get("encounter"), "Encounter"))
-        }
+        {ref for s in items if (ref := _encounter(work, s.parsed.resource.get("encounter")))}
     )
     found: dict[tuple[int, str], str] = {}
     for start in range(0, len(references), 2_000):
@@ -191,3 +187,10 @@ def _visits(work: Work, items: Sequence[Stored]) -> dict[tuple[int, str], str]:
         )
         found.update({(int(s), str(e)): str(v) for s, e, v in rows})
     return found
+
+
+def _encounter(work: Work, reference: Any) -> str | None:
+    """``Encounter/<id>`` of a response's encounter; for one recorded in edc and named on the
+    site's server by its identifier, the id edc gave it."""
+    found = reference_id(reference, "Encounter")
+    return f"Encounter/{found}" if found else echo.entered_reference(work, reference)

@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import select
 
 from edc.clock import Clock
-from edc.sync import cursors, deletions, forms, locked, prescreen, safety, subjects
+from edc.sync import cursors, deletions, echo, forms, locked, prescreen, safety, subjects
 from edc.sync.incoming import Incoming, Parsed, Rejected, parse, r4_problems
 from edc.sync.scope import StudyScope
 from edc.sync.store import Problem, Stored, record_problems, store_resources
@@ -172,7 +172,7 @@ class Ingestor:
             for path, message in r4_problems(item.parsed, self.scope.questionnaire_urls):
                 work.problem(item, "invalid_resource", message, path)
         by_type: dict[str, list[Stored]] = {}
-        for item in stored:
+        for item in echo.link_entered(work, stored):
             if item.raw_id not in work.rejected:
                 by_type.setdefault(item.parsed.resource_type, []).append(item)
         enrolled: list[str] = []
@@ -186,7 +186,7 @@ class Ingestor:
             screening.move_to_trial(
                 work.writer, study_id=work.scope.study_id, source=work.source, patient_id=patient_id
             )
-        again = _stored_for_patients(work, enrolled) if enrolled else []
+        again = echo.link_entered(work, _stored_for_patients(work, enrolled)) if enrolled else []
         for resource_type in DEPENDENT_TYPES:
             items = [s for s in again if s.parsed.resource_type == resource_type]
             if items:

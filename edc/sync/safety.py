@@ -164,7 +164,11 @@ def _apply(work: Work, stored: Stored, earlier: list[int], fields: dict[str, Any
         return
     row = session.get_one(AdverseEventRow, earlier[0])
     shown = session.get(RawResourceRow, row.raw_resource_id) if row.raw_resource_id else None
-    if shown is not None and not newer(stored.parsed.version_id, shown.version_id):
+    if (
+        shown is not None
+        and not stored.links_to
+        and not newer(stored.parsed.version_id, shown.version_id)
+    ):
         return  # an older version delivered late: the newer one stays
     with audit.reason(session, update_reason(stored)):
         for name, value in fields.items():

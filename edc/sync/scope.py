@@ -46,6 +46,8 @@ class StudyScope:
     # MedDRA code -> the CTCAE grades defined for the term (grade-N properties of the CodeSystem).
     ctcae_grades: Mapping[str, frozenset[int]]
     subject_systems: frozenset[str]
+    # Identifier systems of what was entered in edc and written to the sites' servers.
+    entered_systems: frozenset[str] = frozenset()
 
     @property
     def research_study_references(self) -> list[str]:
@@ -68,6 +70,7 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
     ctcae_grades: dict[str, frozenset[int]] = {}
     ctcae_systems = {MEDDRA}
     subject_systems: set[str] = set()
+    entered_systems: set[str] = set()
     for version in studies.list_protocol_versions(session=session, study_id=study.id):
         bundle = orjson.loads(version.bundle_json)
         resources = [entry["resource"] for entry in bundle["entry"]]
@@ -86,6 +89,7 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
                 base = _canonical_base(resource)
                 if base:
                     subject_systems.add(f"{base}/sid/subject/{study.code}")
+                    entered_systems.add(f"{base}/sid/entered/{study.code}")
             elif kind == "PlanDefinition":
                 visits.update(_visits(resource))
             elif kind == "CodeSystem" and resource.get("name") == "CTCAE":
@@ -118,6 +122,7 @@ def load_scope(*, session: Session, study_code: str) -> StudyScope:
         ctcae_systems=frozenset(ctcae_systems),
         ctcae_grades=ctcae_grades,
         subject_systems=frozenset(subject_systems),
+        entered_systems=frozenset(entered_systems),
     )
 
 

@@ -57,6 +57,14 @@ class Stored:
     raw_id: int
     state: str
     previous: tuple[tuple[int, str | None], ...] = ()
+    # A change made at the site to a resource entered in edc (``edc.sync.echo``): the entered
+    # resource's reference; ``previous`` includes its versions, all older than this one.
+    links_to: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """The resource edc's rows name: the entered one, for a linked change."""
+        return self.links_to or self.parsed.reference
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -238,7 +238,7 @@ def _apply_consents(work: Work, wanted: Sequence[tuple[Stored, int, Any, str]]) 
 
 def _apply_consent(work: Work, stored: Stored, subject_id: int, signed: Any, version: str) -> None:
     session = work.session
-    reference = stored.parsed.reference
+    reference = stored.reference
     row = session.scalars(
         select(ConsentRow).where(
             ConsentRow.subject_id == subject_id, ConsentRow.fhir_reference == reference
@@ -333,7 +333,7 @@ def _apply_visits(work: Work, wanted: Sequence[_Visit]) -> None:
     new_rows: list[tuple[Any, ...]] = []
     new: list[_Visit] = []
     for visit in wanted:
-        reference = visit.stored.parsed.reference
+        reference = visit.stored.reference
         visits = known[visit.subject_id]
         if reference in visits:
             if visits[reference][1] != visit.day:  # moved at the source: audited update
@@ -377,7 +377,7 @@ def _apply_visit(work: Work, visit: _Visit) -> None:
     """One visit on its own (the fallback of ``_apply_visits``, and date changes)."""
     session = work.session
     stored, subject_id, visit_id, day = visit.stored, visit.subject_id, visit.visit_id, visit.day
-    reference = stored.parsed.reference
+    reference = stored.reference
     row = session.scalars(
         select(VisitRow).where(
             VisitRow.subject_id == subject_id, VisitRow.encounter_reference == reference

@@ -9,17 +9,18 @@ from typing import Any
 
 import orjson
 
-from edc.actions import publish, push
+from edc.actions import publish, push, sync
 from edc.actions.workspace import Workspace
 from edc.fhir import FhirClient
 from edc.fhir.target import ServerSpec
 from tests.fhir_server.fixture import FhirServer
+from tests.fixtures.database import Database
 from tests.sync.protocols import Protocols
 from tests.web.conftest import login
 from tests.web.helpers import response_for, rows
 from tests.web.test_forms import STUDY, _questionnaire, _submit
 from tests.web.trial import STUDY as STUDY_ID
-from tests.web.trial import Seeded
+from tests.web.trial import Seeded, seed
 
 ENTERED = "https://edc.example.org/fhir/sid/entered/MINI-01"
 ADVERSE_EVENT = {
@@ -114,3 +115,62 @@ def test_push_delivers_a_form_and_an_adverse_event_once_and_a_change_updates_the
     assert len(found) == 1
     assert found[0]["status"] == "amended"
     assert found[0]["item"][0]["answer"][0]["valueInteger"] == 6
+
+
+def test_the_server_copies_of_entered_data_come_back_once_and_a_change_there_arrives(
+    sqlite_database: Database,
+    tmp_path: Path,
+    app_for: Any,
+    fresh_fhir_server: FhirServer,
+    protocols: Protocols,
+) -> None:
+    url = fresh_fhir_server.base_url
+    seeded = seed(sqlite_database, tmp_path, protocols, server_url=url)
+    spec = ServerSpec(url, max_attempts=1)
+    api = login(app_for(seeded), "coord1")
+    code = seeded.subject(0)
+    publish.publish(seeded.settings, protocols.get(STUDY_ID).path, spec, clock=seeded.clock)
+    before = counts(seeded)
+    pain = _questionnaire(api, "pain")
+    created = _submit(api, seeded, code, "pain", "W1", response_for(pain, {"nrs": 4})).json()
+    event = api.send("POST", f"{STUDY}/subjects/{code}/adverse-events", json=ADVERSE_EVENT)
+    assert event.status_code == 201, event.text
+    entered = counts(seeded)
+    assert entered == before | {
+        "form_response": before["form_response"] + 1,
+        "adverse_event": before["adverse_event"] + 1,
+    }
+    workspace = Workspace(seeded.database.engine, seeded.clock, "coord1")
+    pushed = push.push(workspace, "MINI-01", spec)
+    assert len(pushed.delivered) == 2, pushed.refused
+
+    echoed = sync.sync(
+        seeded.settings, sync.SyncRequest(study=STUDY_ID, server=spec), clock=seeded.clock
+    )
+
+    assert echoed.counts["QuestionnaireResponse"].unchanged >= 1
+    assert counts(seeded) == entered  # no second form response or adverse event, no problem
+    # The hospital corrects its copy of the form: the change updates edc's row in place.
+    with FhirClient(url) as fhir:
+        (copy,) = fhir.search(
+            "QuestionnaireResponse", {"identifier": f"{ENTERED}|{created['resource_id']}"}
+        )
+        copy["item"][0]["answer"][0]["valueInteger"] = 7
+        fhir.update(copy)
+
+    changed = sync.sync(
+        seeded.settings, sync.SyncRequest(study=STUDY_ID, server=spec), clock=seeded.clock
+    )
+
+    assert changed.counts["QuestionnaireResponse"].updated == 1
+    assert counts(seeded) == entered
+    assert rows(
+        seeded,
+        "SELECT i.value_number FROM item_value i JOIN form_response f ON f.id = i.response_id "
+        f"WHERE f.id = {int(created['response_id'])} AND i.link_id = 'nrs'",
+    ) == [(7,)]
+
+
+def counts(seeded: Seeded) -> dict[str, int]:
+    tables = ("form_response", "adverse_event", "visit", "data_problem")
+    return {t: rows(seeded, f"SELECT count(*) FROM {t}")[0][0] for t in tables}

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from edc import config
 from edc.actions import passwords, protocol, sync
 from edc.clock import FixedClock
+from edc.fhir import FhirClient
+from edc.fhir.target import ServerSpec
 from edc.warehouse import audit, db
 from edc.warehouse.tables import RoleAssignmentRow, SiteRow, StudyRow, UserRow
 from tests.fixtures.database import Database
@@ -67,10 +69,12 @@ def seed(
     study: StudyFile | None = None,
     left_out: frozenset[str] = frozenset(),
     extra: Mapping[str, list[dict[str, Any]]] | None = None,
+    server_url: str | None = None,
 ) -> Seeded:
     """Register the study (the minimal one unless ``study``) and another, sync the synthetic
     trial without the resources whose ids are in ``left_out`` and with ``extra`` (resource type
-    -> resources, e.g. hospital patients to pre-screen), add the users."""
+    -> resources, e.g. hospital patients to pre-screen), add the users. With ``server_url`` the
+    trial is loaded onto that FHIR server and synced from it."""
     clock = FixedClock(NOW)
     settings = config.Settings(data_dir=directory / "data", database_url=database.url)
     study = study or protocols.get(STUDY)
@@ -82,7 +86,14 @@ def seed(
     for kind, more in (extra or {}).items():
         trial.resources.setdefault(kind, []).extend(more)
     source = trial.write(directory / "ndjson")
-    sync.sync(settings, sync.SyncRequest(study=STUDY, source_dir=source), clock=clock)
+    if server_url is None:
+        sync.sync(settings, sync.SyncRequest(study=STUDY, source_dir=source), clock=clock)
+    else:  # the site's data on its FHIR server, the source synced from
+        with FhirClient(server_url) as fhir:
+            trialdata.load(fhir, list(trial.all()))
+        sync.sync(
+            settings, sync.SyncRequest(study=STUDY, server=ServerSpec(server_url)), clock=clock
+        )
     add_users(database.sessionmaker, clock)
     return Seeded(database, settings, clock, subjects)
 
