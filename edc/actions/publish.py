@@ -9,6 +9,15 @@ version-specific identifier) with other content is an error: a published version
 silently overwritten. Locations and the sponsor Organization are keyed on identifiers shared by
 all protocol versions, so those are updated when they changed.
 
+The compiled entries have ``urn:uuid`` fullUrls and refer to each other by them (R4 Bundle
+rules). References to entries already on the server go out as that server's ``Type/id``;
+references between entries sent together stay ``urn:uuid`` for the server to resolve. A
+definition the server already holds (a changed Location or sponsor) is sent with the id the
+server gave it, so its conditional PUT is an update wherever it was first created (R4: a
+conditional update whose match has another id is a 400). A new one keeps our id (update as
+create; ``edc load`` and the synthetic data name the site studies by it). The comparison
+ignores ids and reads references as the server holds them.
+
 Order: check the protocol (nothing is contacted if it has problems), read ``/metadata`` (name
 what the server lacks), register in the warehouse, compare, send, record what was published.
 """
@@ -27,7 +36,7 @@ from sqlalchemy import select
 from edc import config, errors
 from edc.actions import protocol
 from edc.clock import Clock, SystemClock
-from edc.compiler.bundle import CANONICAL_TYPES
+from edc.compiler.bundle import CANONICAL_TYPES, rewrite_references
 from edc.fhir import Capabilities, FhirClient, UnsupportedFeatureError, entry_results, search_token
 from edc.fhir.target import ServerSpec
 from edc.warehouse import audit, db, migrate
@@ -55,6 +64,10 @@ class Definition:
     @property
     def resource(self) -> Mapping[str, Any]:
         return self.entry["resource"]  # type: ignore[no-any-return]
+
+    @property
+    def full_url(self) -> str:
+        return str(self.entry["fullUrl"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,16 +162,21 @@ def require_capabilities(caps: Capabilities, definitions: Sequence[Definition]) 
         )
 
 
-def same_content(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+def same_content(
+    ours: Mapping[str, Any], theirs: Mapping[str, Any], *, ignore_id: bool = False
+) -> bool:
     """Whether the server's copy says what ours says (server-managed ``meta`` aside).
 
-    JSON numbers compare by value (``2`` equals ``2.0``): servers drop trailing zeros.
+    JSON numbers compare by value (``2`` equals ``2.0``): servers drop trailing zeros. With
+    ``ignore_id``, the logical ids are not compared (the server may have assigned its own).
     """
-    return _without_server_meta(ours) == _without_server_meta(theirs)
+    return _without_server_meta(ours, ignore_id) == _without_server_meta(theirs, ignore_id)
 
 
-def _without_server_meta(resource: Mapping[str, Any]) -> dict[str, Any]:
+def _without_server_meta(resource: Mapping[str, Any], ignore_id: bool = False) -> dict[str, Any]:
     copy = dict(resource)
+    if ignore_id:
+        copy.pop("id", None)
     meta = copy.pop("meta", None)
     if isinstance(meta, dict):
         kept = {k: v for k, v in meta.items() if k not in SERVER_META}
@@ -183,27 +201,39 @@ def _definition(entry: Mapping[str, Any]) -> Definition:
 
 
 def _publish(fhir: FhirClient, definitions: Sequence[Definition]) -> list[Published]:
-    unchanged: dict[str, Published] = {}
-    to_send: list[Definition] = []
+    found: dict[str, Mapping[str, Any]] = {}
     conflicts: list[str] = []
     for definition in definitions:
-        found = list(fhir.search(definition.resource_type, list(definition.search)))
-        where = f"{definition.resource_type} {definition.key}"
-        if not found:
+        matches = list(fhir.search(definition.resource_type, list(definition.search)))
+        if len(matches) > 1:
+            where = f"{definition.resource_type} {definition.key}"
+            conflicts.append(f"{where}: {len(matches)} resources on the server match")
+        elif matches:
+            found[definition.full_url] = matches[0]
+    # Where each entry already is on the server: its urn:uuid means that resource there.
+    on_server = {
+        full_url: f"{resource['resourceType']}/{resource['id']}"
+        for full_url, resource in found.items()
+    }
+    unchanged: dict[str, Published] = {}
+    to_send: list[Definition] = []
+    for definition in definitions:
+        theirs = found.get(definition.full_url)
+        if theirs is None:
             to_send.append(definition)
-        elif len(found) > 1:
-            conflicts.append(f"{where}: {len(found)} resources on the server match")
-        elif same_content(definition.resource, found[0]):
-            meta = found[0].get("meta") or {}
+        elif same_content(
+            _as_sent(definition, on_server), _relative(theirs, fhir.base_url), ignore_id=True
+        ):
+            meta = theirs.get("meta") or {}
             unchanged[definition.key] = Published(
-                definition, str(found[0]["id"]), _text(meta.get("versionId")), sent=False
+                definition, str(theirs["id"]), _text(meta.get("versionId")), sent=False
             )
         elif definition.resource_type in SHARED_TYPES:
             to_send.append(definition)
         else:
             conflicts.append(
-                f"{where}: the server holds {definition.resource_type}/{found[0]['id']} "
-                "with different content"
+                f"{definition.resource_type} {definition.key}: the server holds "
+                f"{definition.resource_type}/{theirs['id']} with different content"
             )
     if conflicts:
         raise errors.ProblemsError(
@@ -216,7 +246,7 @@ def _publish(fhir: FhirClient, definitions: Sequence[Definition]) -> list[Publis
         bundle = {
             "resourceType": "Bundle",
             "type": "transaction",
-            "entry": [d.entry for d in to_send],
+            "entry": [{**d.entry, "resource": _as_sent(d, on_server)} for d in to_send],
         }
         response = fhir.transaction(bundle)
         for definition, result in zip(to_send, entry_results(response.body), strict=True):
@@ -225,6 +255,38 @@ def _publish(fhir: FhirClient, definitions: Sequence[Definition]) -> list[Publis
                 version_id = result.etag.removeprefix("W/").strip('"')
             sent[definition.key] = Published(definition, server_id, version_id, sent=True)
     return [sent.get(d.key) or unchanged[d.key] for d in definitions]
+
+
+def _as_sent(definition: Definition, on_server: Mapping[str, str]) -> dict[str, Any]:
+    """The resource as it goes out: under the server's id if it has one, references as theirs."""
+    resource: dict[str, Any] = rewrite_references(definition.resource, dict(on_server))
+    if definition.full_url in on_server:
+        resource["id"] = on_server[definition.full_url].split("/", 1)[1]
+    return resource
+
+
+def _relative(resource: Mapping[str, Any], base_url: str) -> Any:
+    """``resource`` with references to ``base_url`` made relative (some servers answer absolute)."""
+    prefix = base_url.rstrip("/") + "/"
+    mapping = {
+        value: value.removeprefix(prefix)
+        for key, value in _pairs(resource)
+        if key == "reference" and isinstance(value, str) and value.startswith(prefix)
+    }
+    return rewrite_references(resource, mapping) if mapping else resource
+
+
+def _pairs(node: Any) -> list[tuple[str, Any]]:
+    pairs: list[tuple[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            pairs.extend(item.items())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return pairs
 
 
 def _location(location: str | None, definition: Definition) -> tuple[str, str | None]:

@@ -31,13 +31,16 @@ def test_a_character_device_is_written_through(capsys: pytest.CaptureFixture[str
 
 
 def test_a_regular_file_gets_the_usual_mode_and_no_temporary_is_left(tmp_path: Path) -> None:
+    # A directory of its own: tmp_path also holds the tests' EDC_CACHE_DIR (tests/conftest.py).
+    directory = tmp_path / "out"
+    directory.mkdir()
     old = os.umask(0o027)
     try:
-        assert _compile(tmp_path / "bundle.json") == 0
+        assert _compile(directory / "bundle.json") == 0
     finally:
         os.umask(old)
-    assert stat.S_IMODE(os.stat(tmp_path / "bundle.json").st_mode) == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["bundle.json"]
+    assert stat.S_IMODE(os.stat(directory / "bundle.json").st_mode) == 0o640
+    assert [p.name for p in directory.iterdir()] == ["bundle.json"]
 
 
 def test_a_symlink_keeps_pointing_at_the_new_content(tmp_path: Path) -> None:

@@ -6,12 +6,15 @@ import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from edc import cli, config, errors
 from edc.actions import publish
+from edc.actions.protocol import check as check_protocol
 from edc.clock import FixedClock
 from edc.fhir import FhirClient, RetryPolicy, UnsupportedFeatureError
 from edc.fhir.target import ServerSpec
@@ -220,3 +223,97 @@ def test_the_command_prints_what_it_sent(
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith(f"published to {fhir_server.base_url}: ")
     assert out[3] == f"published to {fhir_server.base_url}: 0 sent, 22 already there unchanged"
+
+
+# The strictest SEKMET settings: inbound validation strict (refuses what its R4 models refuse)
+# and references answered absolute (as Firely does), so the comparison must not depend on form.
+STRICT = {"validation": {"inbound": "strict"}, "server_behaviour": {"absolute_references": True}}
+
+
+@pytest.fixture(scope="module")
+def strict_server(fhir_server_factory: FhirServerFactory) -> FhirServer:
+    return start_or_give_up(fhir_server_factory, settings=STRICT, name="strict")
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["reference"]] if isinstance(node.get("reference"), str) else []
+        return own + [r for value in node.values() for r in _references(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _references(value)]
+    return []
+
+
+def _sent_bundle(transport: FaultTransport) -> dict[str, Any]:
+    (exchange,) = [e for e in transport.log if e.method == "POST"]
+    return orjson.loads(exchange.body)  # type: ignore[no-any-return]
+
+
+def test_the_transaction_sent_is_consistent_and_the_server_resolves_its_references(
+    strict_server: FhirServer,
+    settings: config.Settings,
+    protocols: Protocols,
+    study: str,
+    transport: FaultTransport,
+) -> None:
+    first = _publish(settings, protocols.get(study).path, strict_server.base_url, transport)
+
+    bundle = _sent_bundle(transport)
+    full_urls = {entry["fullUrl"] for entry in bundle["entry"]}
+    for entry in bundle["entry"]:
+        assert entry["fullUrl"].startswith("urn:uuid:")
+        assert "|" not in entry["request"]["url"]  # percent-encoded
+        for reference in _references(entry["resource"]):
+            assert reference in full_urls, reference
+    # The server resolved every urn:uuid to the id of the referenced resource.
+    by_full_url = {p.definition.full_url: p for p in first.published}
+    resolved = 0
+    with FhirClient(strict_server.base_url) as fhir:
+        for item in first.published:
+            stored = fhir.read(item.definition.resource_type, item.server_id).body
+            wanted = [
+                f"{strict_server.base_url}/{by_full_url[r].definition.resource_type}/"
+                f"{by_full_url[r].server_id}"
+                for r in _references(item.definition.resource)
+            ]
+            assert _references(stored) == wanted
+            resolved += len(wanted)
+    assert resolved
+
+    transport.log.clear()
+    again = _publish(settings, protocols.get(study).path, strict_server.base_url, transport)
+    assert (again.sent, again.unchanged) == (0, len(first.published))
+    assert _writes(transport) == []
+
+
+def test_a_site_the_server_holds_under_its_own_id_is_updated_there(
+    strict_server: FhirServer,
+    settings: config.Settings,
+    protocols: Protocols,
+    study: str,
+    transport: FaultTransport,
+) -> None:
+    """The conditional PUT matches a resource the server named itself: an update, not a 400."""
+    path = protocols.get(study).path
+    entries = check_protocol(path).compiled.bundle["entry"]
+    site_entry = next(e for e in entries if e["resource"]["resourceType"] == "Location")
+    ours = site_entry["resource"]
+    with FhirClient(strict_server.base_url) as fhir:
+        elsewhere = {k: v for k, v in ours.items() if k != "id"} | {"name": "renamed elsewhere"}
+        theirs = fhir.create(elsewhere).body["id"]
+    assert theirs != ours["id"]
+
+    result = _publish(settings, path, strict_server.base_url, transport)
+
+    site = next(p for p in result.published if p.definition.full_url == site_entry["fullUrl"])
+    assert (site.sent, site.server_id) == (True, theirs)
+    with FhirClient(strict_server.base_url) as fhir:
+        assert fhir.read("Location", theirs).body["name"] == ours["name"]
+        referrers = [
+            fhir.read(p.definition.resource_type, p.server_id).body
+            for p in result.published
+            if site_entry["fullUrl"] in _references(p.definition.resource)
+        ]
+    assert referrers
+    for referrer in referrers:
+        assert f"{strict_server.base_url}/Location/{theirs}" in _references(referrer)

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import fhirkit
 import pytest
@@ -62,24 +63,58 @@ def test_entries_are_conditional_puts_on_canonical_or_identifier(compiled: Compi
     for entry in compiled.bundle["entry"]:
         resource, request = entry["resource"], entry["request"]
         assert request["method"] == "PUT"
+        # Percent-encoded: only unreserved characters, ':' and '/' are left in the query.
+        assert re.fullmatch(r"[A-Za-z]+\?[A-Za-z0-9:/.\-_~%=&]+", request["url"]), request["url"]
+        path, query = request["url"].split("?")
+        assert path == resource["resourceType"]
+        params = dict(parse_qsl(query, strict_parsing=True))
         if "url" in resource:
-            assert request["url"] == (
-                f"{resource['resourceType']}?url={resource['url']}&version={resource['version']}"
-            )
+            assert params == {"url": resource["url"], "version": resource["version"]}
         else:
-            assert re.fullmatch(
-                rf"{resource['resourceType']}\?identifier=[^|]+\|[^|]+", request["url"]
-            )
+            system, value = params.pop("identifier").split("|")
+            assert params == {}
+            assert {"system": system, "value": value} in [
+                {"system": i["system"], "value": i["value"]} for i in resource["identifier"]
+            ]
+
+
+def resolves_in_bundle(reference: str, full_url_of_referrer: str, full_urls: set[str]) -> bool:
+    """R4 bundle.html#references: how a literal reference in an entry finds another entry.
+
+    A ``#id`` is contained; an absolute URL or ``urn:`` must equal a fullUrl; a relative
+    ``Type/id`` resolves against the referrer's fullUrl base, and a ``urn:uuid`` fullUrl has no
+    base, so it resolves to nothing.
+    """
+    if reference.startswith("#"):
+        return True
+    if reference.startswith("urn:") or urlsplit(reference).scheme:
+        return reference in full_urls
+    if full_url_of_referrer.startswith("urn:"):
+        return False
+    base = full_url_of_referrer.rsplit("/", 2)[0]
+    return f"{base}/{reference}" in full_urls
 
 
 def test_references_resolve_inside_the_bundle(compiled: CompiledStudy) -> None:
-    ids = {f"{r['resourceType']}/{r['id']}" for r in compiled.resources}
+    full_urls = {entry["fullUrl"] for entry in compiled.bundle["entry"]}
     canonicals = {f"{r['url']}|{r['version']}" for r in compiled.resources if "url" in r}
-    for key, value in walk(compiled.bundle):
-        if key == "reference":
-            assert value in ids, value
-        if key in ("definitionCanonical", "answerValueSet"):
-            assert value in canonicals, value
+    references = 0
+    for entry in compiled.bundle["entry"]:
+        for key, value in walk(entry["resource"]):
+            if key == "reference":
+                references += 1
+                assert resolves_in_bundle(value, entry["fullUrl"], full_urls), value
+            if key in ("definitionCanonical", "answerValueSet"):
+                assert value in canonicals, value
+    assert references  # the check above ran on something
+
+
+def test_the_bundle_rule_refuses_type_id_references_from_urn_uuid_entries() -> None:
+    full_urls = {"urn:uuid:1", "http://x/fhir/Group/g"}
+    assert not resolves_in_bundle("Group/g", "urn:uuid:1", full_urls)
+    assert resolves_in_bundle("Group/g", "http://x/fhir/ResearchStudy/s", full_urls)
+    assert resolves_in_bundle("urn:uuid:1", "http://x/fhir/ResearchStudy/s", full_urls)
+    assert not resolves_in_bundle("urn:uuid:2", "urn:uuid:1", full_urls)
 
 
 def test_amended_protocol_gets_new_ids_under_the_same_canonicals(
@@ -100,7 +135,10 @@ def test_site_studies_are_part_of_the_protocol_study(minimal: CompiledStudy) -> 
     sites = [s for s in studies if "partOf" in s]
     assert len(sites) == 2
     for site in sites:
-        assert site["partOf"] == [{"reference": f"ResearchStudy/{protocol_study['id']}"}]
+        (protocol_entry,) = [
+            e for e in minimal.bundle["entry"] if e["resource"].get("id") == protocol_study["id"]
+        ]
+        assert site["partOf"] == [{"reference": protocol_entry["fullUrl"]}]
     assert [arm["name"] for arm in protocol_study["arm"]] == ["ARM-A", "ARM-B"]
     assert protocol_study["extension"][0]["valueUnsignedInt"] == 20
 
