@@ -11,6 +11,7 @@ from edc.compiler.context import CompileContext
 from edc.compiler.questionnaire import QuestionnaireBuilder, instrument_questionnaire
 from edc.library import Library
 from edc.protocol import forms as protocol_forms
+from edc.protocol.edit_checks import other_forms
 from edc.protocol.model import Protocol
 
 
@@ -62,7 +63,13 @@ def compile_protocol(
     builder = QuestionnaireBuilder(ctx.questionnaire_settings())
     form_contents = [protocol_forms.form_content(form, library) for form in protocol.forms]
     form_contents += [eligibility.checklist_form(ctx), adverse_events.ae_form(ctx)]
-    questionnaires = [builder.build(content) for content in form_contents]
+    form_ids = {content.form_id for content in form_contents}
+    # Checks reading only their own form can run in a form filler; the others need the EDC.
+    single_form = [c for c in protocol.edit_checks if not other_forms(c, form_ids)]
+    questionnaires = [
+        builder.build(content, constraints=[c for c in single_form if c.form == content.form_id])
+        for content in form_contents
+    ]
     titles = {
         content.form_id: q["title"]
         for content, q in zip(form_contents, questionnaires, strict=True)

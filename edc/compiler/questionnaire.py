@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from edc.compiler.datatypes import EXT, SDC, UCUM, coding, number
 from edc.compiler.naming import Naming, computable_name, shared_id
 from edc.items.model import AnswerOption, EnableWhen, Item, Score, Variable
 from edc.library import Instrument
+from edc.protocol.edit_checks import EditCheck
 from edc.protocol.forms import FormContent, walk_items
 
 ITEM_WEIGHT = f"{EXT}/itemWeight"
@@ -27,6 +28,7 @@ VARIABLE = f"{EXT}/variable"
 MIN_VALUE = f"{EXT}/minValue"
 MAX_VALUE = f"{EXT}/maxValue"
 UNIT = f"{EXT}/questionnaire-unit"
+CONSTRAINT = f"{EXT}/questionnaire-constraint"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +64,13 @@ class QuestionnaireBuilder:
         self._ctx = settings
         self._systems: dict[str, AnswerSystem] = {}
 
-    def build(self, content: FormContent, *, title: str | None = None) -> dict[str, Any]:
+    def build(
+        self,
+        content: FormContent,
+        *,
+        title: str | None = None,
+        constraints: Sequence[EditCheck] = (),
+    ) -> dict[str, Any]:
         """The Questionnaire of one form."""
         naming = self._ctx.naming
         known = {item.id: item for item in walk_items(content.items)}
@@ -96,8 +104,10 @@ class QuestionnaireBuilder:
 
         questionnaire: dict[str, Any] = {"resourceType": "Questionnaire"}
         questionnaire["id"] = naming.resource_id(content.form_id)
-        if content.variables:
-            questionnaire["extension"] = [_variable(v) for v in content.variables]
+        extensions = [_variable(v) for v in content.variables]
+        extensions += [_constraint(check) for check in constraints]
+        if extensions:
+            questionnaire["extension"] = extensions
         questionnaire["url"] = naming.canonical("Questionnaire", content.form_id)
         questionnaire["version"] = self._ctx.version
         questionnaire["name"] = naming.computable_name(content.form_id)
@@ -281,6 +291,19 @@ def _variable(variable: Variable) -> dict[str, Any]:
             "language": "text/fhirpath",
             "expression": variable.expression,
         },
+    }
+
+
+def _constraint(check: EditCheck) -> dict[str, Any]:
+    """A single-form edit check as SDC ``questionnaire-constraint``, for form fillers."""
+    return {
+        "url": CONSTRAINT,
+        "extension": [
+            {"url": "key", "valueId": check.id},
+            {"url": "severity", "valueCode": check.severity},
+            {"url": "expression", "valueString": check.expression},
+            {"url": "human", "valueString": check.message},
+        ],
     }
 
 

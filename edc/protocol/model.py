@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveInt, StringConstraints
 
 from edc.items.model import Code, Coding, Item, Score, Strict, Text, Variable
+from edc.protocol.edit_checks import EditCheck
 from edc.protocol.monitoring import Monitoring
 
 Version = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)*[a-z]?$")]
@@ -338,6 +339,7 @@ class Protocol(Strict):
     adverse_events: AdverseEvents
     analysis: AnalysisPlan
     monitoring: Monitoring = Monitoring()
+    edit_checks: tuple[EditCheck, ...] = ()
 
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from edc import errors
 from edc.library import Library
 from edc.located_yaml import Reporter, YamlDocument
-from edc.protocol.checks import forms, safety, schedule, study
+from edc.protocol.checks import edit_checks, forms, safety, schedule, study
 from edc.protocol.model import Protocol
 
 
@@ -18,4 +18,5 @@ def check_protocol(
     schedule.check(protocol, report)
     forms.check(protocol, library, report)
     safety.check(protocol, library, report)
+    edit_checks.check(protocol, library, report)
     return report.problems
