@@ -4,8 +4,9 @@ The unblinded statistician's command (arms are compared). Endpoints of the plan 
 its population (ITT or per-protocol flags of ADSL) at their visit: between arms by the plan's
 test (``edc.analysis.estimates``), and within each arm by the Wilcoxon signed-rank test of the
 change. Also written: the CONSORT flow by arm and adverse events by arm, term and worst grade.
-Every table is CSV plus one HTML report; numbers are formatted with fixed precision, so the same
-lock gives the same bytes.
+Every table is CSV plus one HTML report with SVG figures (mean by visit and arm with 95% CI per
+endpoint, the CONSORT diagram, AE grades by arm; ``edc.analysis.plots``); numbers are formatted
+with fixed precision and the figures made reproducible, so the same lock gives the same bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from edc import config, errors
 from edc.actions import export
 from edc.actions.workspace import Workspace
-from edc.analysis import estimates
+from edc.analysis import estimates, plots
 from edc.export.tables import Dataset
 from edc.protocol import Protocol
 from edc.trial import permissions
@@ -86,9 +87,13 @@ def analyze(
     flag = 12 if plan.population == "per-protocol" else 11  # BDS PPROTFL or ITTFL
     between: list[estimates.Estimate] = []
     within: list[estimates.WithinArm] = []
+    figures: dict[str, bytes] = {}
+    visit_order = [v.id for v in study.protocol.schedule.visits]
     for endpoint in endpoints:
         measure = endpoint.measure
         name = family_of[(f"{study.code.lower()}-{measure.form}", measure.item)]
+        figure = _by_visit(measure.item, datasets[name], visit_order)
+        figures.setdefault(f"{name}_by_visit.svg", figure)
         data = [
             estimates.Observation(row[2], float(row[7]), float(row[8]), adsl[row[1]][6])
             for row in datasets[name].rows
@@ -106,10 +111,33 @@ def analyze(
     primary = next(e for e in between if e.endpoint == primary_id)
     line = _primary_line(primary, plan.alpha)
     request.out.mkdir(parents=True, exist_ok=True)
+    figures["consort.svg"] = plots.consort(tables["consort.csv"][1:])
+    figures["ae_grades.svg"] = plots.grades_by_arm(_grades(datasets["adae"]))
     files = [_write(request.out, name, _csv(rows)) for name, rows in tables.items()]
-    report = _report(study.code, locked, line, tables)
+    files += [_write(request.out, name, svg) for name, svg in figures.items()]
+    report = _report(study.code, locked, line, tables, figures)
     files.append(_write(request.out, REPORT, report))
     return AnalyzeResult(study.code, request.out, locked, line, request.out / REPORT, tuple(files))
+
+
+def _by_visit(item: str, bds: Dataset, visit_order: Sequence[str]) -> bytes:
+    """The BDS values (AVAL at 6) of the ITT set (ITTFL at 11) by arm and visit."""
+    values: dict[str, dict[str, list[float]]] = {}
+    for row in bds.rows:
+        if row[6] and row[11] == "Y" and row[2]:
+            values.setdefault(row[2], {}).setdefault(row[5], []).append(float(row[6]))
+    seen = {visit for by_visit in values.values() for visit in by_visit}
+    visits = [v for v in visit_order if v in seen] + sorted(seen - set(visit_order))
+    return plots.mean_by_visit(item, visits, values)
+
+
+def _grades(adae: Dataset) -> dict[str, dict[str, int]]:
+    """Events per arm (TRT01P at 2) and CTCAE grade (AETOXGR at 5)."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in adae.rows:
+        by_grade = counts.setdefault(row[2], {})
+        by_grade[row[5] or "?"] = by_grade.get(row[5] or "?", 0) + 1
+    return counts
 
 
 def _arms(protocol: Protocol) -> tuple[str, str]:
@@ -203,7 +231,11 @@ def _write(out: Path, name: str, data: bytes) -> export.ExportedFile:
 
 
 def _report(
-    study: str, locked: bool, primary: str, tables: dict[str, list[tuple[str, ...]]]
+    study: str,
+    locked: bool,
+    primary: str,
+    tables: dict[str, list[tuple[str, ...]]],
+    figures: dict[str, bytes],
 ) -> bytes:
     e = html.escape
     state = "locked data" if locked else "SNAPSHOT of data that is not locked"
@@ -221,5 +253,10 @@ def _report(
         for row in body:
             parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
         parts.append("</table>")
+    for name, svg in figures.items():
+        # Inline SVG (without its XML prologue) so the report is one self-contained file.
+        text = svg.decode()
+        parts.append(f"<h2>{e(name.removesuffix('.svg').replace('_', ' '))}</h2>")
+        parts.append(f"<figure>{text[text.index('<svg') :]}</figure>")
     parts.append("</body></html>\n")
     return "\n".join(parts).encode()

@@ -85,3 +85,21 @@ def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
         assert result.p_value is not None and result.p_value < 0.05
     within = estimates.within_arm("e", "ARM-A", data)
     assert within.n == 40 and within.p_value is not None and within.p_value < 0.001
+
+
+def test_analyzing_the_same_lock_twice_gives_identical_bytes_with_figures(
+    trial: SiteTrial, tmp_path: Path
+) -> None:
+    with trial.workspace("dm") as workspace:
+        lock.change(trial.settings, workspace, lock.LockRequest(STUDY, "lock", "final", PASSWORD))
+    first = _analyze(trial, tmp_path / "first", "unblinded")
+    second = _analyze(trial, tmp_path / "second", "unblinded")
+    names = sorted(p.name for p in first.out.iterdir())
+    assert names == sorted(p.name for p in second.out.iterdir())
+    assert {"consort.svg", "ae_grades.svg", "report.html"} <= set(names)
+    assert any(n.endswith("_by_visit.svg") for n in names)
+    for name in names:
+        assert (first.out / name).read_bytes() == (second.out / name).read_bytes(), name
+    report = first.report.read_text()
+    assert report.count("<svg") == sum(n.endswith(".svg") for n in names)
+    assert "CONSORT flow" in report and "95% CI" in report
