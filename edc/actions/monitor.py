@@ -235,11 +235,11 @@ def review(workspace: Workspace, request: ReviewRequest) -> DeviationLine:
         site = study.site_by_id(row.site_id)
         workspace.act(session, study, Action.REVIEW_DEVIATION, site.code)
         if row.status == deviations.RESOLVED:
-            raise errors.BadInputError(
+            raise errors.ConflictError(
                 f"deviation {row.id} is resolved (the data no longer shows it): nothing to review"
             )
         if row.status == request.status:
-            raise errors.BadInputError(f"deviation {row.id} is {row.status} already")
+            raise errors.ConflictError(f"deviation {row.id} is {row.status} already")
         with audit.reason(session, request.reason):
             row.status = request.status
             row.status_reason = request.reason
