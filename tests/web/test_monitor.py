@@ -163,3 +163,6 @@ def test_the_monitoring_page_offers_each_role_its_moves(seeded: Seeded, as_user)
     site_page = coord1.get("/studies/MINI-01/monitor").text
     assert "please check" in site_page and "/answer" in site_page and "/close" not in site_page
     assert code not in coord2.get("/studies/MINI-01/monitor").text
+    assert 'id="deviation-' not in monitor.get("/studies/MINI-01/monitor?status=confirmed").text
+    bogus = monitor.get("/studies/MINI-01/monitor?status=bogus")
+    assert bogus.status_code == 422 and "is not one of open, confirmed" in bogus.text

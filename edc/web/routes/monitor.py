@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from edc.actions import monitor, queries, sdv
 from edc.trial.permissions import ALLOWED, Action
+from edc.warehouse import codes
 from edc.web import pages, scope
 from edc.web.deps import Authorized, Study, workspace
 
@@ -146,11 +147,18 @@ def _back(auth: Authorized, done: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+# A page shows at most this many deviations and queries (the API lists them all).
+PAGE_ROWS = 100
+
+
 @router.get("/studies/{study}/monitor", include_in_schema=False)
-def monitor_page(request: Request, auth: Study, done: str = "") -> Response:
+def monitor_page(
+    request: Request, auth: Study, done: str = "", status: str = "", kind: str = ""
+) -> Response:
     ws = workspace(auth)
     code = auth.access.study_code
-    found = monitor.list_deviations(ws, monitor.ListRequest(code))
+    asked = monitor.ListRequest(code, status=status or None, kind=kind or None)
+    found = monitor.list_deviations(ws, asked).deviations
     inbox = queries.list_queries(ws, code)
     coverage = sdv.coverage(ws, code)
     roles = auth.access.roles
@@ -158,10 +166,16 @@ def monitor_page(request: Request, auth: Study, done: str = "") -> Response:
         request,
         "monitor.html",
         auth=auth,
-        deviations=found.deviations,
+        deviations=found[:PAGE_ROWS],
+        deviation_count=len(found),
         inbox=inbox,
+        inbox_queries=inbox.queries[:PAGE_ROWS],
         coverage=coverage.sites,
         done=done,
+        status=status,
+        kind=kind,
+        statuses=codes.DEVIATION_STATUSES,
+        kinds=codes.DEVIATION_KINDS,
         # Which buttons to show; the actions check again on every post.
         reviews=bool(roles & ALLOWED[Action.REVIEW_DEVIATION]),
         manages=bool(roles & ALLOWED[Action.MANAGE_QUERY]),
