@@ -70,3 +70,35 @@ def test_the_page_signs_with_the_password(seeded: Seeded, as_user) -> None:
     assert "site 01 frozen, signed by dm" in page
     blank = dm.send("POST", "/studies/MINI-01/lock", data={**form, "password": ""})
     assert blank.status_code == 422 and "re-enter your password" in blank.text
+
+
+def test_a_blinded_statistician_never_gets_an_unblinded_export(
+    database, tmp_path, protocols, app_for
+) -> None:
+    from edc.actions import protocol
+    from tests.sync.protocols import StudyFile
+    from tests.web.conftest import login
+    from tests.web.trial import seed
+
+    base = protocols.get(STUDY)
+    path = tmp_path / "blinded.yaml"
+    path.write_text(base.path.read_text().replace("blinding: open-label", "blinding: double-blind"))
+    seeded = seed(database, tmp_path, protocols, study=StudyFile(path, protocol.check(path)))
+    add_users(
+        seeded.database.sessionmaker,
+        seeded.clock,
+        {"dm": (STUDY, None, "data_manager"), "ustat": (STUDY, None, "unblinded_statistician")},
+    )
+    stat, dm, ustat = (login(app_for(seeded), u) for u in ("stat", "dm", "ustat"))
+    signing = {"verb": "lock", "reason": "database lock", "password": PASSWORD}
+    assert dm.send("POST", f"{API}/lock", json=signing).status_code == 200
+    refused = stat.send("POST", f"{API}/exports", json={"unblinded": True})
+    assert refused.status_code == 422 and "may not export arms unblinded" in refused.json()["error"]
+    unblinded = ustat.send("POST", f"{API}/exports", json={"unblinded": True})
+    assert unblinded.status_code == 201 and unblinded.json()["arms"] == "unblinded"
+    export_id = unblinded.json()["id"]
+    assert stat.get(f"{API}/exports").json() == []
+    assert stat.get(f"{API}/exports/{export_id}/manifest.json").status_code == 404
+    blinded = stat.send("POST", f"{API}/exports", json={})
+    assert blinded.status_code == 201 and blinded.json()["arms"] == "blinded"
+    assert [e["arms"] for e in ustat.get(f"{API}/exports").json()] == ["unblinded", "blinded"]
