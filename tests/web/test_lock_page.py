@@ -102,3 +102,13 @@ def test_a_blinded_statistician_never_gets_an_unblinded_export(
     blinded = stat.send("POST", f"{API}/exports", json={})
     assert blinded.status_code == 201 and blinded.json()["arms"] == "blinded"
     assert [e["arms"] for e in ustat.get(f"{API}/exports").json()] == ["unblinded", "blinded"]
+    # The analysis compares arms: the unblinded statistician's only.
+    blinded_run = stat.send("POST", f"{API}/analysis", json={})
+    assert blinded_run.status_code == 422 and "is blinded" in blinded_run.json()["error"]
+    ran = ustat.send("POST", f"{API}/analysis", json={})
+    assert ran.status_code == 201, ran.text
+    assert ran.json()["locked"] is True and "report.html" in ran.json()["files"]
+    report = ustat.get(f"{API}/analysis/report.html")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert stat.get(f"{API}/analysis/report.html").status_code == 403
+    assert ustat.get(f"{API}/analysis/..%2Fsecret").status_code == 404

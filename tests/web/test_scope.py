@@ -23,6 +23,9 @@ NOT_FOR_SITE_STAFF = {
     ("GET", "/api/v1/studies/{study}/exports"),
     ("POST", "/api/v1/studies/{study}/exports"),
     ("POST", "/studies/{study}/exports"),
+    ("POST", "/api/v1/studies/{study}/analysis"),
+    ("POST", "/studies/{study}/analysis"),
+    ("GET", "/api/v1/studies/{study}/analysis/{name}"),
 }
 
 
@@ -107,7 +110,7 @@ def _body(path: str) -> dict[str, object]:
         return (
             {"json": {"form": "pain"}} if path.startswith("/api/") else {"data": {"form": "pain"}}
         )
-    if path.endswith("/exports"):
+    if path.endswith("/exports") or path.endswith("/analysis"):
         return {"json": {}} if path.startswith("/api/") else {"data": {}}
     consent = {"signed": "2026-03-20", "form_version": "1", "obtained_by": "x"}
     enrollment = {"investigator": "coord1"}

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from edc import errors
-from edc.actions import export_store, lock
+from edc.actions import analysis_store, export_store, lock
 from edc.trial.permissions import ALLOWED, Action
 from edc.web import pages
 from edc.web.deps import Authorized, Study, workspace
@@ -101,6 +101,22 @@ def export_file_api(auth: Study, export_id: int, name: str) -> Response:
     return FileResponse(path, filename=name)
 
 
+@router.post("/api/v1/studies/{study}/analysis", status_code=201, tags=["lock and export"])
+def analyze_api(auth: Study) -> analysis_store.KeptAnalysis:
+    """Run the protocol's analysis plan on the locked study (a role that sees arms); its
+    files, ``report.html`` among them, are then served below."""
+    return analysis_store.create(auth.context.settings, workspace(auth), auth.access.study_code)
+
+
+@router.get("/api/v1/studies/{study}/analysis/{name}", tags=["lock and export"])
+def analysis_file_api(auth: Study, name: str) -> Response:
+    """One file of the newest analysis (``report.html``: the report)."""
+    path = analysis_store.newest_file(
+        auth.context.settings, workspace(auth), auth.access.study_code, name
+    )
+    return FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
 # --- Pages ------------------------------------------------------------------------------------
 
 
@@ -142,6 +158,12 @@ def sign_page(
     )
     result = _sign(auth, body)
     return _back(auth, f"{result.unit} {result.state}, signed by {result.signer}")
+
+
+@router.post("/studies/{study}/analysis", include_in_schema=False)
+def analyze_page(auth: Study) -> Response:
+    made = analysis_store.create(auth.context.settings, workspace(auth), auth.access.study_code)
+    return _back(auth, f"analysis {made.run}: {made.primary}")
 
 
 @router.post("/studies/{study}/exports", include_in_schema=False)
