@@ -97,6 +97,11 @@ class NotPermittedError(BadInputError):
     """The user's role in the study does not allow this action (nothing was changed)."""
 
 
+class ConflictError(BadInputError):
+    """The record's current state does not allow this change (closing a closed query,
+    confirming a confirmed deviation); nothing was changed."""
+
+
 class CheckFailedError(UserError):
     """A check ran to completion and found a failure (exit 1)."""
 

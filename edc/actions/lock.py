@@ -159,3 +159,71 @@ def _unit(session: Session, study: Study, request: LockRequest) -> _Unit:
             (locks.STUDY_UNIT,),
         )  # fmt: skip
     return _Unit(locks.STUDY_UNIT, f"study {study.code}", None, None, None, ())
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitState:
+    unit: str  # "study MINI-01", "site 01", "subject 01-0001"
+    state: str
+    signer: str
+    role: str
+    meaning: str
+    signed_at: dt.datetime
+    reason: str
+    signature_sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LockStatus:
+    study: str
+    study_state: str  # open | frozen | locked
+    units: list[UnitState]  # every unit ever signed, at the user's sites
+    may_sign: bool
+
+
+def status(workspace: Workspace, study_code: str) -> LockStatus:
+    """The study's lock state and each signed unit's last signature (the user's sites only).
+
+    :raises errors.BadInputError: unknown study, or a user who may view no site of it.
+    """
+    with workspace.transaction() as session:
+        study = workspace.study(session, study_code)
+        sites = {s.id for s in workspace.sites_for(session, study, Action.VIEW_DATA, None)}
+        grants = workspace.grants(session, study)
+        states = locks.states(session=session, study_id=study.id)
+        codes: dict[int, str] = dict(
+            session.execute(
+                select(SubjectRow.id, SubjectRow.subject_code).where(
+                    SubjectRow.study_id == study.id,
+                    SubjectRow.id.in_([s.subject_id for s in states.values() if s.subject_id]),
+                )
+            ).all()
+        )
+        units = []
+        for row in sorted(states.values(), key=lambda r: (r.site_id or 0, r.subject_id or 0)):
+            if row.site_id is not None and row.site_id not in sites:
+                continue
+            event = session.get(LockEventRow, row.lock_event_id)
+            if event is None:
+                continue
+            if row.subject_id is not None:
+                label = f"subject {codes.get(row.subject_id, row.subject_id)}"
+            elif row.site_id is not None:
+                label = f"site {study.site_by_id(row.site_id).code}"
+            else:
+                label = f"study {study.code}"
+            units.append(
+                UnitState(
+                    label,
+                    row.state,
+                    event.actor,
+                    event.signer_role,
+                    event.meaning,
+                    event.at,
+                    event.reason or "",
+                    event.signature_sha256,
+                )
+            )
+        whole = states.get(locks.STUDY_UNIT)
+        may_sign = any(g.role in permissions.ALLOWED[Action.LOCK] for g in grants)
+        return LockStatus(study.code, whole.state if whole else "open", units, may_sign)

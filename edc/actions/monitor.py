@@ -243,11 +243,11 @@ def review(workspace: Workspace, request: ReviewRequest) -> DeviationLine:
                 f"deviation {row.id}: its subject is frozen or locked (edc lock unlock first)"
             )
         if row.status == deviations.RESOLVED:
-            raise errors.BadInputError(
+            raise errors.ConflictError(
                 f"deviation {row.id} is resolved (the data no longer shows it): nothing to review"
             )
         if row.status == request.status:
-            raise errors.BadInputError(f"deviation {row.id} is {row.status} already")
+            raise errors.ConflictError(f"deviation {row.id} is {row.status} already")
         with audit.reason(session, request.reason):
             row.status = request.status
             row.status_reason = request.reason

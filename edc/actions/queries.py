@@ -263,7 +263,7 @@ def move(workspace: Workspace, request: MoveRequest) -> QueryLine:
         actor = workspace.act(session, study, action, study.site_by_id(row.site_id).code)
         refused = rules.refusal(request.verb, row.status, row.id)
         if refused is not None:
-            raise errors.BadInputError(refused)
+            raise errors.ConflictError(refused)
         with audit.reason(session, f"query {request.verb}: {text or request.verb}"):
             row.status = target
             row.closed_at = now if target in ("closed", "cancelled") else None

@@ -26,8 +26,9 @@ def serve(
     """Serve the web application and its JSON API until Ctrl-C.
 
     Pages (login, study dashboard, subjects, a site's screening worklist with consent,
-    enrollment and randomization, CRF entry rendered by LHC-Forms, adverse events) and the JSON
-    API under /api/v1/ (OpenAPI at /api/v1/openapi.json, browsable at
+    enrollment and randomization, CRF entry rendered by LHC-Forms, adverse events, monitoring:
+    deviations, the query inbox and SDV; lock signing, exports and the analysis report) and the
+    JSON API under /api/v1/ (OpenAPI at /api/v1/openapi.json, browsable at
     /api/v1/docs), over the warehouse (EDC_DATABASE_URL, default the SQLite file in
     EDC_DATA_DIR). Users log in with a password; every page and API call is limited to the
     user's studies, sites and role.

@@ -38,6 +38,7 @@ _STATUS: tuple[tuple[type[errors.UserError], int], ...] = (
     (errors.NotPermittedError, 403),
     (permissions.PermissionDeniedError, 403),
     (errors.NotFoundError, 404),
+    (errors.ConflictError, 409),
     (errors.ProblemsError, 422),
     (errors.BadInputError, 422),
     (errors.CheckFailedError, 409),
@@ -72,6 +73,7 @@ def create_app(
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["dt"] = pages.format_instant
     app.state.edc = WebContext(
+        settings=settings,
         engine=engine,
         makers=db.make_makers(engine),
         clock=clock or SystemClock(),

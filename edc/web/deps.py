@@ -15,7 +15,9 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from edc import config
 from edc.actions import access, definitions, login
+from edc.actions.workspace import Workspace
 from edc.clock import Clock
 from edc.warehouse import db
 from edc.web import guards
@@ -27,6 +29,7 @@ SESSION_COOKIE = "edc_session"
 class WebContext:
     """Everything the routes share, built once by ``create_app``."""
 
+    settings: config.Settings
     engine: Engine
     makers: db.Makers
     clock: Clock
@@ -102,3 +105,9 @@ def authorize(study: str, who: Identified, context: Context) -> Authorized:
 
 
 Study = Annotated[Authorized, Depends(authorize)]
+
+
+def workspace(auth: Authorized) -> Workspace:
+    """The CLI actions' workspace, acting as the logged-in person (whose roles they check)."""
+    context = auth.context
+    return Workspace(context.engine, context.clock, auth.identity.username)

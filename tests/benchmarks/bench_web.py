@@ -51,6 +51,14 @@ PAGES = (
     ("API worklist", "site", f"/api/v1/studies/{STUDY}/sites/01/worklist"),
     ("API subject", "demo", f"/api/v1/studies/{STUDY}/subjects/{{subject}}"),
     ("API CTCAE search", "demo", f"/api/v1/studies/{STUDY}/ctcae-terms?q=pain"),
+    ("monitoring page", "demo", f"/studies/{STUDY}/monitor"),
+    ("monitoring page (site)", "site", f"/studies/{STUDY}/monitor"),
+    ("lock and export page", "stat", f"/studies/{STUDY}/lock"),
+    ("API deviations", "demo", f"/api/v1/studies/{STUDY}/deviations"),
+    ("API open deviations", "demo", f"/api/v1/studies/{STUDY}/deviations?status=open"),
+    ("API queries", "demo", f"/api/v1/studies/{STUDY}/queries"),
+    ("API SDV coverage", "demo", f"/api/v1/studies/{STUDY}/sdv"),
+    ("API lock status", "stat", f"/api/v1/studies/{STUDY}/lock"),
 )
 
 
@@ -107,6 +115,7 @@ def main() -> None:
                 None: _client(server.url, None),
                 "demo": _client(server.url, "monitor"),
                 "site": _client(server.url, "coord1"),
+                "stat": _client(server.url, "stat"),
             }
             subject = server.seeded.subject(2 * (args.subjects // 4))  # a site-01 subject
             casebook = clients["demo"].get(f"/api/v1/studies/{STUDY}/subjects/{subject}").json()

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute
 
+from edc.actions import queries
+from edc.actions.workspace import Workspace
 from edc.web.app import create_app
 from tests.web.conftest import login
 from tests.web.helpers import counts, rows
-from tests.web.trial import Seeded
+from tests.web.trial import PASSWORD, Seeded
 
 # Routes that need no login, or are the login itself.
 PUBLIC = {"/login", "/api/v1/session", "/api/v1/openapi.json", "/api/v1/docs"}
+# Placeholders naming one record: another site's record answers 403 or 404.
+RECORD_IDS = ("{code}", "{site}", "{deviation_id}", "{query_id}", "{export_id}")
+# Study-wide routes that a site coordinator's role does not allow at all (signing, exports).
+NOT_FOR_SITE_STAFF = {
+    ("POST", "/api/v1/studies/{study}/lock"),
+    ("POST", "/studies/{study}/lock"),
+    ("GET", "/api/v1/studies/{study}/exports"),
+    ("POST", "/api/v1/studies/{study}/exports"),
+    ("POST", "/studies/{study}/exports"),
+    ("POST", "/api/v1/studies/{study}/analysis"),
+    ("POST", "/studies/{study}/analysis"),
+    ("GET", "/api/v1/studies/{study}/analysis/{name}"),
+}
 
 
 def _routes(seeded: Seeded) -> list[tuple[str, str]]:
@@ -44,6 +59,11 @@ def _values(seeded: Seeded) -> dict[str, str]:
     return {
         "study": "MINI-01",
         "code": code,
+        "deviation_id": str(_site_01_record(seeded, "deviation")),
+        "query_id": str(_site_01_query(seeded)),
+        "verb": "answer",
+        "export_id": "1",
+        "name": "manifest.json",
         "response_id": str(response_id),
         "table": "item_value",
         "record_id": str(item_id),
@@ -54,7 +74,44 @@ def _values(seeded: Seeded) -> dict[str, str]:
     }
 
 
+def _site_01_record(seeded: Seeded, table: str) -> int:
+    found = rows(
+        seeded,
+        f"SELECT r.id FROM {table} r JOIN site s ON s.id = r.site_id WHERE s.code = '01' "
+        "ORDER BY r.id",
+    )
+    assert found, f"the seeded trial has no {table} at site 01"
+    return int(found[0][0])
+
+
+def _site_01_query(seeded: Seeded) -> int:
+    """A data query on a site 01 subject, opened by the monitor (once per warehouse)."""
+    if not rows(seeded, "SELECT id FROM data_query"):
+        workspace = Workspace(seeded.database.engine, seeded.clock, "monitor")
+        queries.open_query(workspace, queries.OpenRequest("MINI-01", seeded.subject(0), "why?"))
+    return _site_01_record(seeded, "data_query")
+
+
 def _body(path: str) -> dict[str, object]:
+    if path.endswith("/review"):
+        review = {"status": "confirmed", "reason": "x"}
+        return {"json": review} if path.startswith("/api/") else {"data": review}
+    if path.endswith("/lock"):
+        signing = {"verb": "freeze", "reason": "x", "password": PASSWORD}
+        return {"json": signing} if path.startswith("/api/") else {"data": signing}
+    if path.endswith("/queries"):
+        message = {"message": "x"}
+        return {"json": message} if path.startswith("/api/") else {"data": message}
+    if path.endswith("/{verb}"):
+        return (
+            {"json": {"message": "x"}} if path.startswith("/api/") else {"data": {"message": "x"}}
+        )
+    if path.endswith("/sdv"):
+        return (
+            {"json": {"form": "pain"}} if path.startswith("/api/") else {"data": {"form": "pain"}}
+        )
+    if path.endswith("/exports") or path.endswith("/analysis"):
+        return {"json": {}} if path.startswith("/api/") else {"data": {}}
     consent = {"signed": "2026-03-20", "form_version": "1", "obtained_by": "x"}
     enrollment = {"investigator": "coord1"}
     if path.endswith("/consent"):
@@ -120,8 +177,10 @@ def test_a_user_of_another_site_gets_nothing_of_site_01(seeded: Seeded, app_for)
         url = path.format(**values)
         answer = api.send(method, url, **_body(path))
         walked += 1
-        if "{code}" in path or "{site}" in path:
+        if any(placeholder in path for placeholder in RECORD_IDS):
             assert answer.status_code in (403, 404), (method, url, answer.status_code)
+        elif (method, path) in NOT_FOR_SITE_STAFF:
+            assert answer.status_code == 403, (method, url, answer.status_code)
         else:
             assert answer.status_code == 200, (method, url, answer.text)
             leaked = [code for code in site_01 if code in answer.text]

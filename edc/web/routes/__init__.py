@@ -9,7 +9,9 @@ from edc.web.routes import auth as auth
 from edc.web.routes import dashboard as dashboard
 from edc.web.routes import forms as forms
 from edc.web.routes import home as home
+from edc.web.routes import monitor as monitor
 from edc.web.routes import screening as screening
+from edc.web.routes import statistician as statistician
 from edc.web.routes import subjects as subjects
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -20,4 +22,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     screening.router,
     forms.router,
     adverse_events.router,
+    monitor.router,
+    statistician.router,
 )
