@@ -23,6 +23,7 @@ from tests.web.trial import STUDY as STUDY_ID
 from tests.web.trial import Seeded, seed
 
 ENTERED = "https://edc.example.org/fhir/sid/entered/MINI-01"
+OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 ADVERSE_EVENT = {
     "term": "Back pain",
     "grade": 1,
@@ -157,12 +158,22 @@ def test_the_server_copies_of_entered_data_come_back_once_and_a_change_there_arr
         )
         copy["item"][0]["answer"][0]["valueInteger"] = 7
         fhir.update(copy)
+        (event_copy,) = fhir.search("AdverseEvent", {"identifier": f"{ENTERED}|"})
+        event_copy["outcome"] = {"coding": [{"system": OUTCOME, "code": "resolved"}]}
+        fhir.update(event_copy)
 
     changed = sync.sync(
         seeded.settings, sync.SyncRequest(study=STUDY_ID, server=spec), clock=seeded.clock
     )
 
     assert changed.counts["QuestionnaireResponse"].updated == 1
+    assert changed.counts["AdverseEvent"].updated == 1
+    # edc's event row now shows the hospital's version (the server's copy, by its identifier).
+    assert rows(
+        seeded,
+        "SELECT a.outcome, r.logical_id LIKE 'edc-%' FROM adverse_event a "
+        "JOIN raw_resource r ON r.id = a.raw_resource_id WHERE r.json_text LIKE '%/sid/entered/%'",
+    ) == [("resolved", 0)]
     assert counts(seeded) == entered
     assert rows(
         seeded,
