@@ -87,6 +87,7 @@ def analyze(
     flag = 12 if plan.population == "per-protocol" else 11  # BDS PPROTFL or ITTFL
     between: list[estimates.Estimate] = []
     within: list[estimates.WithinArm] = []
+    before_after: list[tuple[str, str, str, estimates.PrePost]] = []
     figures: dict[str, bytes] = {}
     visit_order = [v.id for v in study.protocol.schedule.visits]
     for endpoint in endpoints:
@@ -101,9 +102,15 @@ def analyze(
         ]
         between.append(estimates.between_arms(endpoint.id, endpoint.test, data, arms, plan.alpha))
         within += [estimates.within_arm(endpoint.id, arm, data) for arm in arms]
+        if endpoint.summary == "change-from-baseline":
+            visits = (measure.baseline_visit or "", measure.visit)
+            before_after += [
+                (*visits, arm, estimates.pre_post(endpoint.id, arm, data)) for arm in arms
+            ]
     tables = {
         "estimates.csv": _estimates_table(between),
         "within_arm.csv": _within_table(within),
+        "pre_post.csv": _pre_post_table(before_after),
         "consort.csv": _consort(datasets["adsl"], arms),
         "adverse_events.csv": _adverse_events(datasets["adae"]),
     }
@@ -173,6 +180,27 @@ def _within_table(rows: Sequence[estimates.WithinArm]) -> list[tuple[str, ...]]:
          _number(w.p_value))
         for w in rows
     ]  # fmt: skip
+
+
+def _pre_post_table(
+    rows: Sequence[tuple[str, str, str, estimates.PrePost]],
+) -> list[tuple[str, ...]]:
+    """Per endpoint and arm, before and after as mean and SD with the Wilcoxon signed-rank test:
+    the single-arm table of the seed papers (e.g. VAS and ODI before and one week after)."""
+    header: tuple[str, ...] = (
+        "endpoint", "arm", "before_visit", "after_visit", "n", "before_mean", "before_sd",
+        "after_mean", "after_sd", "wilcoxon_statistic", "p_value",
+    )  # fmt: skip
+    table = [header]
+    for before_visit, after_visit, _, p in rows:
+        before = p.before or (None, None)
+        after = p.after or (None, None)
+        table.append(
+            (p.endpoint, p.arm, before_visit, after_visit, str(p.n), _number(before[0], 2),
+             _number(before[1], 2), _number(after[0], 2), _number(after[1], 2),
+             _number(p.statistic, 1), _number(p.p_value))
+        )  # fmt: skip
+    return table
 
 
 def _consort(adsl: Dataset, arms: Sequence[str]) -> list[tuple[str, ...]]:

@@ -130,3 +130,39 @@ def _median(values: Sequence[float]) -> float:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclasses.dataclass(frozen=True)
+class PrePost:
+    """One arm's values before and after, as the single-arm seed papers tabulate them."""
+
+    endpoint: str
+    arm: str
+    n: int
+    before: tuple[float, float] | None  # (mean, SD)
+    after: tuple[float, float] | None
+    statistic: float | None  # the Wilcoxon signed-rank statistic of after - before
+    p_value: float | None
+
+
+def pre_post(endpoint: str, arm: str, data: Sequence[Observation]) -> PrePost:
+    """Mean and SD before (the baseline) and after (baseline + change), Wilcoxon signed-rank."""
+    mine = [o for o in data if o.arm == arm]
+    if len(mine) < 2:
+        return PrePost(endpoint, arm, len(mine), None, None, None, None)
+    import statistics
+
+    from scipy import stats
+
+    before = [o.base for o in mine]
+    after = [o.base + o.change for o in mine]
+    statistic = p = None
+    if any(o.change != 0 for o in mine):
+        test = stats.wilcoxon([o.change for o in mine])
+        statistic, p = float(test.statistic), float(test.pvalue)
+    return PrePost(
+        endpoint, arm, len(mine),
+        (statistics.fmean(before), statistics.stdev(before)),
+        (statistics.fmean(after), statistics.stdev(after)),
+        statistic, p,
+    )  # fmt: skip

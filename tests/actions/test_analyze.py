@@ -103,3 +103,30 @@ def test_analyzing_the_same_lock_twice_gives_identical_bytes_with_figures(
     report = first.report.read_text()
     assert report.count("<svg") == sum(n.endswith(".svg") for n in names)
     assert "CONSORT flow" in report and "95% CI" in report
+
+
+def test_the_first_seed_papers_pre_post_table_for_its_example_study(
+    sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 000 (SPINE-PRD-01): VAS and ODI before and one week after, Wilcoxon signed-rank."""
+    import csv
+
+    from edc.actions import demo
+    from edc.cli import main
+
+    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EDC_DATABASE_URL", sqlite_database.url)
+    monkeypatch.delenv("EDC_USER", raising=False)
+    study = str(demo.example_study("spine-prd-01"))
+    assert main(["demo", "--study", study, "--patients", "120", "--seed", "3"]) == 0
+    (analysed,) = (tmp_path / "data" / "demo").glob("*/analysis-lock-*")
+    with (analysed / "pre_post.csv").open() as handle:
+        rows = {(r["endpoint"], r["arm"]): r for r in csv.DictReader(handle)}
+    for endpoint in ("vas-w1", "odi-w1"):
+        row = rows[(endpoint, "ARM-A")]  # the paper's single arm: resection + vertebroplasty
+        assert (row["before_visit"], row["after_visit"]) == ("BL", "W1")
+        assert int(row["n"]) >= 6  # the exact test can reach p < 0.05
+        # Pain and disability fall after the procedure, significantly within the arm.
+        assert float(row["after_mean"]) < float(row["before_mean"])
+        assert float(row["before_sd"]) > 0 and float(row["p_value"]) < 0.05
+    assert "pre post" in (analysed / "report.html").read_text()

@@ -97,7 +97,10 @@ def test_demo_screens_enrolls_randomizes_and_the_trial_follows_edcs_arms(
     # ... and analysed: the primary endpoint's estimate, and the report.
     assert locked["primary"].startswith("primary vas-w1 (ancova): ")
     assert "95% CI" in locked["primary"]
-    assert Path(locked["report"]).read_text().count("<table>") == 4
+    report = Path(locked["report"]).read_text()
+    # estimates, within arm, pre/post, CONSORT, adverse events; and the figures inline.
+    assert report.count("<table>") == 5
+    assert report.count("<svg") >= 3
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
 
