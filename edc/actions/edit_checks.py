@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from edc.actions import queries
 from edc.actions.workspace import Study
+from edc.compiler.naming import Naming
+from edc.protocol import forms as protocol_forms
 from edc.protocol.edit_checks import other_forms
 from edc.trial import detectors
 from edc.trial import edit_checks as rules
@@ -65,7 +67,8 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
     checks = study.protocol.edit_checks
     if not checks:
         return CheckRun()
-    forms_of = {url: form for form, url in queries.form_urls(study).items()}
+    urls = _form_urls(study)
+    forms_of = {url: form for form, url in urls.items()}
     versions, latest = _responses(session, study, forms_of)
     locked = detectors.locked_subjects(session, study.id)
     by_subject: dict[int, dict[str, list[dict[str, Any]]]] = {}
@@ -74,7 +77,7 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
         by_subject[response.subject_id][response.form].append(response.resource)
     failing: dict[tuple[str, int, str], tuple[_Response, str | None, str]] = {}
     passing: dict[tuple[str, int, str], _Response] = {}
-    form_ids = set(queries.form_urls(study))
+    form_ids = set(urls)
     for check in checks:
         named = other_forms(check, form_ids)
         for response in latest:
@@ -112,6 +115,16 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
             _move(session, study, asked, "closed", response.id, now, CORRECTED)
             closed += 1
     return CheckRun(len(failing), opened, closed, reopened)
+
+
+def _form_urls(study: Study) -> dict[str, str]:
+    """Form id -> Questionnaire URL, the built-in forms (eligibility, adverse events) too: a
+    check may read them (``%ae``)."""
+    protocol = study.protocol
+    naming = Naming(protocol.study.canonical_base, protocol.study.id, study.version)
+    form_ids = [form.id for form in protocol.forms]
+    form_ids += sorted(protocol_forms.builtin_form_ids(protocol))
+    return {form_id: naming.canonical("Questionnaire", form_id) for form_id in form_ids}
 
 
 def _last_messages(session: Session, query_ids: list[int]) -> dict[int, str]:

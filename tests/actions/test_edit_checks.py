@@ -34,8 +34,14 @@ CHECKS = (
         severity="warning",
         message=f"VAS above {LIMIT}: please confirm against the source.",
     ),
-    # Across forms: whoever filled in an ODI has a VAS (true in the demo: never a query).
-    EditCheck(id="odi-with-vas", form="odi", expression="%vas.exists()", message="No VAS."),
+    # Across forms, a built-in one too: whoever filled in an ODI has a VAS, and any adverse
+    # event form of theirs names a term (true in the demo: never a query).
+    EditCheck(
+        id="odi-with-vas",
+        form="odi",
+        expression="%vas.exists() and %ae.all(item.exists())",
+        message="No VAS, or an empty adverse event form.",
+    ),
 )
 
 
