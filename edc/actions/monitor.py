@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from edc import clock as clocks
 from edc import config, errors
+from edc.actions import edit_checks
 from edc.actions import visits as visit_actions
 from edc.actions.workspace import Study, Workspace
 from edc.compiler.naming import Naming
@@ -53,8 +54,15 @@ def rules_for(study: Study, today: dt.date) -> deviations.Rules:
     )
 
 
-def run_engine(session: Session, study: Study, now: dt.datetime) -> deviations.RunResult:
-    """Update the visit plans, detect and reconcile (the session is bound to an actor)."""
+@dataclasses.dataclass(frozen=True)
+class EngineRun:
+    deviations: deviations.RunResult
+    checks: edit_checks.CheckRun
+
+
+def run_engine(session: Session, study: Study, now: dt.datetime) -> EngineRun:
+    """Update the visit plans, detect and reconcile deviations, run the edit checks (the
+    session is bound to an actor)."""
     subjects = visit_store.randomized_subjects(
         session, study_id=study.id, site_ids=[s.id for s in study.sites]
     )
@@ -67,7 +75,8 @@ def run_engine(session: Session, study: Study, now: dt.datetime) -> deviations.R
     )
     rules = rules_for(study, now.date())
     findings = deviations.detect(session, study.id, rules)
-    return deviations.reconcile(session, study.id, findings, rules, now)
+    found = deviations.reconcile(session, study.id, findings, rules, now)
+    return EngineRun(found, edit_checks.run_checks(session, study, now))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +94,15 @@ class MonitorRunResult:
     resolved: int
     reopened: int
     open_by_kind: list[KindCount]
+    # Edit checks: responses failing one, and the data queries opened, closed, reopened.
+    checks_failing: int
+    queries_opened: int
+    queries_closed: int
+    queries_reopened: int
 
 
-def _result(session: Session, study: Study, run: deviations.RunResult) -> MonitorRunResult:
+def _result(session: Session, study: Study, engine: EngineRun) -> MonitorRunResult:
+    run, checks = engine.deviations, engine.checks
     rows = session.scalars(
         select(DeviationRow.kind).where(
             DeviationRow.study_id == study.id, DeviationRow.status == "open"
@@ -104,6 +119,10 @@ def _result(session: Session, study: Study, run: deviations.RunResult) -> Monito
         run.resolved,
         run.reopened,
         [KindCount(k, n) for k, n in sorted(by_kind.items())],
+        checks.failing,
+        checks.opened,
+        checks.closed,
+        checks.reopened,
     )
 
 

@@ -152,7 +152,7 @@ def _message(
     session.flush()
 
 
-def _enqueue_task(session: Session, study: Study, query: DataQueryRow, now: dt.datetime) -> None:
+def enqueue_task(session: Session, study: Study, query: DataQueryRow, now: dt.datetime) -> None:
     """Queue the query's Task (its current state and messages) for the site's server."""
     subject = session.get(SubjectRow, query.subject_id)
     link = session.scalars(
@@ -235,7 +235,7 @@ def open_query(workspace: Workspace, request: OpenRequest) -> QueryLine:
         session.add(row)
         session.flush()
         _message(session, row, actor, now, request.message)
-        _enqueue_task(session, study, row, now)
+        enqueue_task(session, study, row, now)
         return _lines(session, study, now, [row.id])[0]
 
 
@@ -269,7 +269,7 @@ def move(workspace: Workspace, request: MoveRequest) -> QueryLine:
             row.closed_at = now if target in ("closed", "cancelled") else None
         session.flush()
         _message(session, row, actor, now, text or rules.past(request.verb))
-        _enqueue_task(session, study, row, now)
+        enqueue_task(session, study, row, now)
         return _lines(session, study, now, [row.id])[0]
 
 

@@ -21,7 +21,9 @@ app.info.help = (
     "window or missed, visits and forms before consent, randomization before consent or "
     "eligibility sign-off, missing forms, forms after withdrawal, late serious adverse event "
     "reports, grade >= 3 events without outcome. It runs after every sync and on demand; the "
-    "same finding keeps its one row, and findings whose cause is gone resolve themselves."
+    "same finding keeps its one row, and findings whose cause is gone resolve themselves. "
+    "The protocol's edit checks run with it: each failing one has a data query (origin "
+    "edit_check) that closes itself when corrected data arrive."
 )
 
 SiteOption = Annotated[str | None, typer.Option("--site", metavar="ID", help="one site only")]
@@ -32,7 +34,9 @@ RUN_VIEW: render.View[MonitorRunResult] = render.View(
     sections=(render.Section("open_by_kind"),),
     headline=lambda r: (
         f"{r.found:,} deviations found: {r.opened} new, {r.resolved} resolved, "
-        f"{r.reopened} reopened, {r.updated} updated"
+        f"{r.reopened} reopened, {r.updated} updated; edit checks: {r.checks_failing:,} "
+        f"failing, queries {r.queries_opened} opened, {r.queries_closed} closed, "
+        f"{r.queries_reopened} reopened"
     ),
 )
 LIST_VIEW: render.View[DeviationList] = render.View(
@@ -55,7 +59,7 @@ def register(root: typer.Typer) -> None:
 
 @app.command()
 def run(study: StudyOption, fmt: FormatOption = render.Format.table) -> None:
-    """Run the deviation engine now (it also runs after every sync)."""
+    """Run the deviation engine and the edit checks now (both also run after every sync)."""
     from edc.actions import monitor
     from edc.actions.workspace import Workspace
 

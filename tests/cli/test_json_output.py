@@ -65,6 +65,23 @@ KEYS: dict[str, list[str]] = {
     "doctor": ["checks"],
     "publish": ["study", "version", "sha256", "server_url", "sent", "unchanged", "definitions"],
     "load": ["counts", "patients", "bad_lines", "seconds"],
+    "monitor run": [
+        "study",
+        "found",
+        "opened",
+        "updated",
+        "resolved",
+        "reopened",
+        "open_by_kind",
+        "checks_failing",
+        "queries_opened",
+        "queries_closed",
+        "queries_reopened",
+    ],
+    "monitor list": ["study", "deviations"],
+    "monitor report": ["study", "generated_at", "sites"],
+    "query list": ["study", "queries", "sites"],
+    "sdv coverage": ["study", "sites"],
 }
 LIST_KEYS: dict[str, list[str]] = {
     "audit show --subject": [
@@ -107,6 +124,8 @@ LIST_KEYS: dict[str, list[str]] = {
         "running_on",
     ],
     "config show settings": ["name", "env", "value", "source"],
+    "query list sites": ["site", "open", "answered", "closed", "oldest_open_days"],
+    "sdv coverage sites": ["site", "forms", "items_needing_sdv", "items_verified", "coverage"],
     "doctor checks": ["name", "status", "detail", "fix"],
 }
 
@@ -182,6 +201,23 @@ def test_warehouse_commands(
     assert (
         header == 0 and capsys.readouterr().out == "type,new,updated,unchanged,rejected,deleted\n"
     )
+
+    # The monitor's commands, as a monitor (the first user added is the administrator).
+    assert main(["user", "add", "admin"]) == 0
+    assert main(["user", "grant", "admin", "--study", "SPINE-MWA-01", "--role", "admin"]) == 0
+    assert main(["--user", "admin", "user", "add", "mon"]) == 0
+    grant = ["user", "grant", "mon", "--study", "SPINE-MWA-01", "--role", "monitor"]
+    assert main(["--user", "admin", *grant]) == 0
+    capsys.readouterr()
+    as_monitor = ["--user", "mon"]
+    study = ["--study", "SPINE-MWA-01"]
+    check("monitor run", run(capsys, *as_monitor, "monitor", "run", *study))
+    check("monitor list", run(capsys, *as_monitor, "monitor", "list", *study))
+    check("monitor report", run(capsys, *as_monitor, "monitor", "report", *study))
+    queries = check("query list", run(capsys, *as_monitor, "query", "list", *study))
+    check_list("query list sites", queries["sites"])
+    coverage = check("sdv coverage", run(capsys, *as_monitor, "sdv", "coverage", *study))
+    check_list("sdv coverage sites", coverage["sites"])
 
     verified = check("audit verify", run(capsys, "audit", "verify"))
     assert isinstance(verified["rows"], int) and verified["first_break"] is None
