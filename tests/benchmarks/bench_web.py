@@ -53,6 +53,7 @@ PAGES = (
     ("API CTCAE search", "demo", f"/api/v1/studies/{STUDY}/ctcae-terms?q=pain"),
     ("monitoring page", "demo", f"/studies/{STUDY}/monitor"),
     ("monitoring page (site)", "site", f"/studies/{STUDY}/monitor"),
+    ("monitor site report", "demo", f"/studies/{STUDY}/monitor/report"),
     ("lock and export page", "stat", f"/studies/{STUDY}/lock"),
     ("API deviations", "demo", f"/api/v1/studies/{STUDY}/deviations"),
     ("API open deviations", "demo", f"/api/v1/studies/{STUDY}/deviations?status=open"),

@@ -166,3 +166,12 @@ def test_the_monitoring_page_offers_each_role_its_moves(seeded: Seeded, as_user)
     assert 'id="deviation-' not in monitor.get("/studies/MINI-01/monitor?status=confirmed").text
     bogus = monitor.get("/studies/MINI-01/monitor?status=bogus")
     assert bogus.status_code == 422 and "is not one of open, confirmed" in bogus.text
+
+
+def test_the_site_report_covers_the_readers_sites_only(seeded: Seeded, as_user) -> None:
+    monitor, coord2 = as_user("monitor"), as_user("coord2")
+    assert [s["site"] for s in monitor.get(f"{API}/monitor/report").json()["sites"]] == ["01", "02"]
+    assert [s["site"] for s in coord2.get(f"{API}/monitor/report").json()["sites"]] == ["02"]
+    assert coord2.get(f"{API}/monitor/report?site=01").status_code == 403
+    page = monitor.get("/studies/MINI-01/monitor/report")
+    assert page.status_code == 200 and "<svg" in page.text

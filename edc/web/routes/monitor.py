@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from edc.actions import monitor, queries, sdv
+from edc.actions import monitor, monitor_report, queries, report_html, sdv
 from edc.trial.permissions import ALLOWED, Action
 from edc.warehouse import codes
 from edc.web import pages, scope
@@ -137,6 +137,20 @@ def sdv_coverage_api(auth: Study) -> sdv.CoverageResult:
 def sdv_mark_api(auth: Study, code: str, body: SdvMark) -> sdv.MarkResult:
     """Mark a subject's form (or one answer of it) source-verified (monitor)."""
     return _mark(auth, code, body)
+
+
+@router.get("/api/v1/studies/{study}/monitor/report", tags=["monitoring"])
+def site_report_api(auth: Study, site: str | None = None) -> monitor_report.MonitorReport:
+    """The monitor's report per site the reader may see: enrolment, deviation rates, query
+    ageing, missing forms, SAE timeliness, SDV coverage, KRIs against the protocol's thresholds."""
+    return monitor_report.report(workspace(auth), auth.access.study_code, site)
+
+
+@router.get("/studies/{study}/monitor/report", include_in_schema=False)
+def site_report_page(auth: Study, site: str | None = None) -> Response:
+    found = monitor_report.report(workspace(auth), auth.access.study_code, site or None)
+    # A self-contained document (inline SVG), the same bytes as `edc monitor report --format html`.
+    return HTMLResponse(report_html.render(found), headers={"Cache-Control": "no-store"})
 
 
 # --- Pages ------------------------------------------------------------------------------------
