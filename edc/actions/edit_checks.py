@@ -51,6 +51,14 @@ class CheckRun:
     closed: int = 0
     reopened: int = 0
 
+    def __add__(self, other: CheckRun) -> CheckRun:
+        return CheckRun(
+            self.failing + other.failing,
+            self.opened + other.opened,
+            self.closed + other.closed,
+            self.reopened + other.reopened,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class _Response:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from edc import clock as clocks
 from edc import config, errors
-from edc.actions import edit_checks
+from edc.actions import edit_checks, score_queries
 from edc.actions import visits as visit_actions
 from edc.actions.workspace import Study, Workspace
 from edc.compiler.naming import Naming
@@ -61,8 +61,9 @@ class EngineRun:
 
 
 def run_engine(session: Session, study: Study, now: dt.datetime) -> EngineRun:
-    """Update the visit plans, detect and reconcile deviations, run the edit checks (the
-    session is bound to an actor)."""
+    """Update the visit plans, detect and reconcile deviations, run the edit checks and ask
+    the sites about received scores the answers do not give (the session is bound to an
+    actor)."""
     subjects = visit_store.randomized_subjects(
         session, study_id=study.id, site_ids=[s.id for s in study.sites]
     )
@@ -76,7 +77,8 @@ def run_engine(session: Session, study: Study, now: dt.datetime) -> EngineRun:
     rules = rules_for(study, now.date())
     findings = deviations.detect(session, study.id, rules)
     found = deviations.reconcile(session, study.id, findings, rules, now)
-    return EngineRun(found, edit_checks.run_checks(session, study, now))
+    checks = edit_checks.run_checks(session, study, now) + score_queries.run(session, study, now)
+    return EngineRun(found, checks)
 
 
 @dataclasses.dataclass(frozen=True)

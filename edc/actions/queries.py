@@ -1,7 +1,8 @@
 """`edc query open|answer|close|reopen|list`: the data query workflow between monitor and site.
 
 A monitor (or data manager) opens a query on a subject, one of their forms (the newest version
-of it, at a visit when given) or one item (linkId) of that form, with a message; the site team
+of it, at a visit when given), one item (linkId) of that form or one of their protocol
+deviations, with a message; the site team
 answers; the monitor closes or reopens. Every move adds a message and is audited with the person
 and role (``edc.trial.permissions``: a monitor cannot answer as the site, a site cannot close).
 Each state goes to the site's FHIR server as a ``Task`` (``edc.trial.queries``) through the
@@ -27,18 +28,19 @@ from edc.trial.permissions import Action
 from edc.warehouse import audit, codes, outbox
 from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow
 from edc.warehouse.tables.fhir import RawResourceRow
-from edc.warehouse.tables.monitoring import DataQueryMessageRow, DataQueryRow
+from edc.warehouse.tables.monitoring import DataQueryMessageRow, DataQueryRow, DeviationRow
 from edc.warehouse.tables.subjects import PatientLinkRow, SubjectRow
 
 
 @dataclasses.dataclass(frozen=True)
 class OpenRequest:
     study: str
-    subject: str
+    subject: str | None  # may be left out when the query is about a deviation
     message: str
     form: str | None = None
     visit: str | None = None
     item: str | None = None
+    deviation: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +59,7 @@ class QueryLine:
     form: str | None
     visit: str | None
     item: str | None
+    deviation: int | None
     origin: str
     status: str
     opened_at: dt.datetime
@@ -202,17 +205,24 @@ def enqueue_task(session: Session, study: Study, query: DataQueryRow, now: dt.da
 def open_query(workspace: Workspace, request: OpenRequest) -> QueryLine:
     """Open a query (monitor or data manager) and queue its Task.
 
-    :raises errors.BadInputError: unknown study, subject, form, visit or item; a blank
-        message; --item without --form; a user who may not open queries at the subject's site.
+    :raises errors.BadInputError: unknown study, subject, form, visit, item or deviation; a
+        deviation of another subject; a blank message; --item without --form; neither
+        --subject nor --deviation; a user who may not open queries at the subject's site.
     """
     if not request.message.strip():
         raise errors.BadInputError("--message must not be blank")
     if (request.item or request.visit) and not request.form:
         raise errors.BadInputError("--item and --visit need --form")
+    if request.subject is None and request.deviation is None:
+        raise errors.BadInputError("say whom the query is about: --subject or --deviation")
     now = workspace.clock.now()
     with workspace.transaction() as session:
         study = workspace.study(session, request.study)
-        subject = subject_row(session, study, request.subject)
+        deviation = None
+        if request.deviation is not None:
+            deviation = deviation_row(session, study, request.deviation, request.subject)
+        code = request.subject or _subject_code(session, deviation)
+        subject = subject_row(session, study, code)
         site = study.site_by_id(subject.site_id)
         response = None
         if request.form is not None:
@@ -226,6 +236,7 @@ def open_query(workspace: Workspace, request: OpenRequest) -> QueryLine:
             subject_id=subject.id,
             response_id=response.id if response else None,
             link_id=request.item,
+            deviation_id=deviation.id if deviation else None,
             origin="manual",
             check_id=None,
             status="open",
@@ -237,6 +248,34 @@ def open_query(workspace: Workspace, request: OpenRequest) -> QueryLine:
         _message(session, row, actor, now, request.message)
         enqueue_task(session, study, row, now)
         return _lines(session, study, now, [row.id])[0]
+
+
+def deviation_row(
+    session: Session, study: Study, deviation_id: int, subject: str | None
+) -> DeviationRow:
+    """The study's deviation, which must concern the subject when one is named.
+
+    :raises errors.BadInputError: no such deviation in the study, or one of another subject.
+    """
+    row = session.get(DeviationRow, deviation_id)
+    if row is None or row.study_id != study.id:
+        raise errors.BadInputError(f"{study.code} has no deviation {deviation_id} (--deviation)")
+    if row.subject_id is None:
+        raise errors.BadInputError(
+            f"deviation {deviation_id} ({row.kind}) concerns no single subject: a data query "
+            "is about a subject's data"
+        )
+    if subject is not None and _subject_code(session, row) != subject:
+        raise errors.BadInputError(
+            f"deviation {deviation_id} concerns subject {_subject_code(session, row)}, "
+            f"not {subject} (--subject)"
+        )
+    return row
+
+
+def _subject_code(session: Session, deviation: DeviationRow | None) -> str:
+    subject = session.get(SubjectRow, deviation.subject_id) if deviation else None
+    return subject.subject_code if subject else ""
 
 
 def move(workspace: Workspace, request: MoveRequest) -> QueryLine:
@@ -317,6 +356,7 @@ def _lines(
             form=forms.get(url, url) if url else None,
             visit=visit,
             item=row.link_id,
+            deviation=row.deviation_id,
             origin=row.origin,
             status=row.status,
             opened_at=row.opened_at,

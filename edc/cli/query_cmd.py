@@ -25,7 +25,7 @@ MessageOption = Annotated[
 ]
 
 LINE_VIEW: render.View[QueryLine] = render.View(
-    headline=lambda r: f"query {r.id} on {r.subject} ({r.form or 'subject'}) is {r.status}"
+    headline=lambda r: f"query {r.id} on {r.subject} ({_about(r)}) is {r.status}"
 )
 LIST_VIEW: render.View[QueryList] = render.View(
     sections=(
@@ -38,6 +38,7 @@ LIST_VIEW: render.View[QueryList] = render.View(
                 "form",
                 "visit",
                 "item",
+                "deviation",
                 "origin",
                 "status",
                 "age_days",
@@ -51,6 +52,12 @@ LIST_VIEW: render.View[QueryList] = render.View(
 )
 
 
+def _about(line: QueryLine) -> str:
+    if line.deviation is not None:
+        return f"deviation {line.deviation}"
+    return line.form or "subject"
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="query")
 
@@ -58,18 +65,28 @@ def register(root: typer.Typer) -> None:
 @app.command("open")
 def open_(
     study: StudyOption,
-    subject: Annotated[str, typer.Option("--subject", metavar="ID", help="subject code")],
     message: Annotated[str, typer.Option("--message", "-m", metavar="TEXT", help="the question")],
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", metavar="ID", help="subject code (implied by --deviation)"),
+    ] = None,
     form: Annotated[str | None, typer.Option("--form", metavar="ID", help="form id")] = None,
     visit: Annotated[str | None, typer.Option("--visit", metavar="ID", help="visit id")] = None,
     item: Annotated[str | None, typer.Option("--item", metavar="LINKID", help="item")] = None,
+    deviation: Annotated[
+        int | None,
+        typer.Option("--deviation", metavar="ID", help="a deviation's id (edc monitor list)"),
+    ] = None,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Open a query on a subject, a form (its newest version) or one item (monitor)."""
+    """Open a query on a subject, a form (its newest version), one item or a deviation
+    (monitor)."""
     from edc.actions import queries
     from edc.actions.workspace import Workspace
 
-    request = queries.OpenRequest(study, subject, message, form=form, visit=visit, item=item)
+    request = queries.OpenRequest(
+        study, subject, message, form=form, visit=visit, item=item, deviation=deviation
+    )
     with Workspace.open(state.settings()) as workspace:
         result = queries.open_query(workspace, request)
     state.emit(result, fmt, LINE_VIEW)

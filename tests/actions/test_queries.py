@@ -106,6 +106,36 @@ def test_query_workflow_roles_audit_and_task_then_sdv(
     assert task["input"] == [{"type": {"text": "linkId"}, "valueString": "vas"}]
     assert [n["text"] for n in task["note"]][:2] == ["Is 9 right?", "Chart: 9"]
     _check_sdv(database, capsys, subject)
+    _query_on_a_deviation(database, capsys, subject)
+
+
+def _query_on_a_deviation(
+    database: Database, capsys: pytest.CaptureFixture[str], other: str
+) -> None:
+    with database.engine.connect() as connection:
+        deviation, subject = connection.execute(
+            text(
+                "SELECT d.id, s.subject_code FROM deviation d "
+                "JOIN subject s ON s.id = d.subject_id JOIN site t ON t.id = s.site_id "
+                "WHERE t.code = '01' AND s.subject_code != :other "
+                "ORDER BY d.id"
+            ),
+            {"other": other},
+        ).first()  # type: ignore[misc]
+    before = _count(database, "SELECT count(*) FROM data_query")
+    on_it = ["open", "--study", STUDY, "--deviation", str(deviation)]
+    # Unknown deviation, a deviation of another subject, no subject nor deviation: exit 2.
+    assert _q("demo-monitor", "open", "--study", STUDY, "--deviation", "424242", "-m", "x") == 2
+    assert _q("demo-monitor", *on_it, "--subject", other, "-m", "x") == 2
+    assert _q("demo-monitor", "open", "--study", STUDY, "-m", "x") == 2
+    assert _count(database, "SELECT count(*) FROM data_query") == before
+    capsys.readouterr()
+    assert _q("demo-monitor", *on_it, "-m", "Why was this visit late?", "--format", "json") == 0
+    line = json.loads(capsys.readouterr().out)
+    assert (line["subject"], line["deviation"], line["status"]) == (subject, deviation, "open")
+    assert _count(database, f"SELECT deviation_id FROM data_query WHERE id = {line['id']}") == (
+        deviation
+    )
 
 
 def _coverage(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, object]]:

@@ -45,7 +45,7 @@ def test_monitor_query_round_trip_scoped_to_the_site(
     assert "open" in deviation.inner_text()
     deviation.get_by_text("evidence").click()
     steps.shot("monitor-sees-the-deviation")
-    deviation.get_by_role("textbox").fill("forms not entered within the window")
+    deviation.get_by_placeholder("reason").fill("forms not entered within the window")
     deviation.get_by_role("button", name="Confirm").click()
     monitor.get_by_role("status").wait_for()
     assert (

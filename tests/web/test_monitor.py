@@ -175,3 +175,30 @@ def test_the_site_report_covers_the_readers_sites_only(seeded: Seeded, as_user) 
     assert coord2.get(f"{API}/monitor/report?site=01").status_code == 403
     page = monitor.get("/studies/MINI-01/monitor/report")
     assert page.status_code == 200 and "<svg" in page.text
+
+
+def test_a_query_on_a_deviation_names_it_and_stays_with_its_subject(
+    seeded: Seeded, as_user
+) -> None:
+    monitor = as_user("monitor")
+    deviation = _site_01_deviation(seeded)
+    ((code,),) = rows(
+        seeded,
+        "SELECT s.subject_code FROM deviation d JOIN subject s ON s.id = d.subject_id "
+        "WHERE d.id = :d",
+        d=deviation,
+    )
+    other = next(s for s in seeded.site_subjects("01") if s != code)
+    before = _state(seeded)
+    wrong = monitor.send(
+        "POST", f"{API}/subjects/{other}/queries", json={"message": "?", "deviation": deviation}
+    )
+    assert wrong.status_code == 422 and f"deviation {deviation} concerns subject" in wrong.text
+    assert _state(seeded) == before
+    opened = monitor.send(
+        "POST", f"{API}/subjects/{code}/queries", json={"message": "late?", "deviation": deviation}
+    )
+    assert opened.status_code == 201, opened.text
+    assert (opened.json()["deviation"], opened.json()["subject"]) == (deviation, code)
+    page = monitor.get("/studies/MINI-01/monitor").text
+    assert f'href="#deviation-{deviation}"' in page and "Ask the site" in page

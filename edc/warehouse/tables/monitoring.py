@@ -64,6 +64,14 @@ class DataQueryRow(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     response_id: Mapped[int | None] = mapped_column(ForeignKey("form_response.id"))
     link_id: Mapped[str | None] = mapped_column(String(255))
+    # The deviation the query asks about (a monitor's question about a late visit, say).
+    deviation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deviation.id"), index=True, default=None
+    )
+    # The received data problem it was opened for (a score the answers do not give).
+    data_problem_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_problem.id"), index=True, default=None
+    )
     origin: Mapped[str] = mapped_column(String(16))
     # The edit check that raised it, when origin is "edit_check".
     check_id: Mapped[str | None] = mapped_column(String(64))

@@ -36,6 +36,7 @@ class QueryOpen(BaseModel):
     form: str | None = None
     visit: str | None = None
     item: str | None = None
+    deviation: int | None = None
 
 
 class QueryMove(BaseModel):
@@ -67,6 +68,7 @@ def _open(auth: Authorized, code: str, body: QueryOpen) -> queries.QueryLine:
         _blank(body.form),
         _blank(body.visit),
         _blank(body.item),
+        deviation=body.deviation,
     )
     return queries.open_query(workspace(auth), request)
 
@@ -114,7 +116,8 @@ def queries_api(auth: Study, status: str | None = None) -> queries.QueryList:
     "/api/v1/studies/{study}/subjects/{code}/queries", status_code=201, tags=["monitoring"]
 )
 def open_query_api(auth: Study, code: str, body: QueryOpen) -> queries.QueryLine:
-    """Open a query on a subject, one of their forms or one item (monitor, data manager)."""
+    """Open a query on a subject, one of their forms, one item or one of their deviations
+    (monitor, data manager)."""
     return _open(auth, code, body)
 
 
@@ -219,8 +222,11 @@ def open_query_page(
     form: Annotated[str, Form()] = "",
     visit: Annotated[str, Form()] = "",
     item: Annotated[str, Form()] = "",
+    deviation: Annotated[int | None, Form()] = None,
 ) -> Response:
-    body = QueryOpen.model_construct(message=message, form=form, visit=visit, item=item)
+    body = QueryOpen.model_construct(
+        message=message, form=form, visit=visit, item=item, deviation=deviation
+    )
     line = _open(auth, code, body)
     return _back(auth, f"query {line.id} opened on {line.subject}")
 
