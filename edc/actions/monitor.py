@@ -22,6 +22,7 @@ from edc.actions import edit_checks, score_queries
 from edc.actions import visits as visit_actions
 from edc.actions.workspace import Study, Workspace
 from edc.compiler.naming import Naming
+from edc.protocol import arms
 from edc.trial import detectors, deviations
 from edc.trial.permissions import Action
 from edc.warehouse import audit, codes
@@ -51,6 +52,7 @@ def rules_for(study: Study, today: dt.date) -> deviations.Rules:
         severity=protocol.monitoring.severity(),
         visit_forms=visit_forms,
         form_ids={u: form_id for form_id, u in url.items()},
+        form_arms={url[f]: only for f, only in arms.form_arms(protocol).items()},
     )
 
 

@@ -13,6 +13,7 @@ from edc import errors
 from edc.actions.access import Access
 from edc.actions.audit import HistoryEntry
 from edc.actions.definitions import StudyDefinition
+from edc.protocol import arms
 from edc.warehouse import casebook
 from edc.warehouse.tables import AdverseEventRow, FormResponseRow, ItemValueRow
 
@@ -95,7 +96,9 @@ def subject_casebook(
     }
     actual = {v.visit_id: v for v in casebook.list_visits(session=session, subject_id=subject.id)}
     visits = []
-    for visit in definition.protocol.schedule.visits:
+    # The arm's own visits and forms; a blinded reader sees every arm's (the union).
+    own = arms.for_arm(definition.protocol, subject.arm if access.sees_arms else None)
+    for visit in own.visits:
         plan = planned.get(visit.id)
         happened = actual.get(visit.id)
         done = [r for r in by_visit.pop(visit.id, [])]

@@ -1,6 +1,7 @@
 """`edc visits`: the site's worklist of planned visits, and keeping visit plans up to date.
 
-A subject's plan is made at randomization (``update_plans``) and moved when an anchor event
+A subject's plan follows their arm's schedule (arm-specific visits and anchors) and is made at
+randomization (``update_plans``) and moved when an anchor event
 actually happens (the day of the visit anchored on it, or the index procedure in the EHR):
 the worklist brings every plan up to date first, recording each move in the audit trail.
 Each planned visit is matched to the visit that took place (same visit id) and reported as
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from edc import errors
 from edc.actions.workspace import Study, Workspace
+from edc.protocol import arms
 from edc.trial import visits as rules
 from edc.trial.permissions import Action
 from edc.warehouse import visits as store
@@ -69,9 +71,11 @@ def update_plans(session: Session, study: Study, subject_ids: Sequence[int], rea
     consents = store.consent_dates(session, subject_ids=subject_ids)
     randomized = store.randomization_dates(session, subject_ids=subject_ids)
     procedures = store.procedure_dates(session, subject_ids=subject_ids)
-    schedule = study.protocol.schedule
+    arm_of = store.arms(session, subject_ids=subject_ids)
     changed = 0
     for subject_id in subject_ids:
+        # A visit or anchor of one arm only is planned in that arm (edc.protocol.arms).
+        schedule = arms.for_arm(study.protocol, arm_of.get(subject_id))
         known = rules.milestones(
             schedule,
             randomization_event=study.protocol.randomization.event,

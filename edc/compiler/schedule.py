@@ -14,6 +14,7 @@ from typing import Any
 
 from edc.compiler.context import CompileContext
 from edc.compiler.datatypes import days
+from edc.protocol.arms import applies, form_arms
 from edc.protocol.model import Event, Visit, Window
 
 VULCAN = "http://hl7.org/fhir/uv/vulcan-schedule/StructureDefinition"
@@ -35,9 +36,10 @@ def soa_id(ctx: CompileContext) -> str:
 def protocol_plan(ctx: CompileContext) -> dict[str, Any]:
     """The protocol-level schedule of activities."""
     naming, schedule = ctx.naming, ctx.protocol.schedule
-    actions = [_timepoint_action(event) for event in schedule.events]
+    arm_ids = [arm.id for arm in ctx.protocol.arms]
+    actions = [_timepoint_action(event, arm_ids) for event in schedule.events]
     for visit in schedule.visits:
-        action = _timepoint_action(visit)
+        action = _timepoint_action(visit, arm_ids)
         action["definitionCanonical"] = (
             f"{naming.canonical('PlanDefinition', 'visit', visit.id)}|{ctx.version}"
         )
@@ -64,6 +66,7 @@ def protocol_plan(ctx: CompileContext) -> dict[str, Any]:
 def visit_plans(ctx: CompileContext, form_titles: dict[str, str]) -> list[dict[str, Any]]:
     """One PlanDefinition per visit, listing the forms due there."""
     naming = ctx.naming
+    only = form_arms(ctx.protocol)
     plans = []
     for visit in ctx.protocol.schedule.visits:
         plans.append(
@@ -85,6 +88,7 @@ def visit_plans(ctx: CompileContext, form_titles: dict[str, str]) -> list[dict[s
                         "title": form_titles[form_id],
                         "definitionCanonical": naming.versioned("Questionnaire", form_id),
                         "requiredBehavior": "must",
+                        **_condition(only.get(form_id, ())),
                     }
                     for form_id in visit.forms
                 ],
@@ -93,11 +97,50 @@ def visit_plans(ctx: CompileContext, form_titles: dict[str, str]) -> list[dict[s
     return plans
 
 
-def _timepoint_action(point: Event | Visit) -> dict[str, Any]:
-    action: dict[str, Any] = {"id": point.id, "title": point.title}
-    if point.anchor is not None:
+def _timepoint_action(point: Event | Visit, arm_ids: list[str]) -> dict[str, Any]:
+    """The point's action; in arms with their own anchor (``arm_anchors``), the timing is
+    one sub-action per anchor, each applicable in its arms (exactly one applies)."""
+    action: dict[str, Any] = {"id": point.id, "title": point.title, **_condition(point.arms)}
+    if point.anchor is None:
+        return action
+    if not point.arm_anchors:
         action["relatedAction"] = [_related(point.anchor, point.offset_days, point.window)]
+        return action
+    in_arms = [arm for arm in arm_ids if applies(point.arms, arm)]
+    by_anchor: dict[str, list[str]] = {}
+    for arm in in_arms:
+        by_anchor.setdefault(point.arm_anchors.get(arm, point.anchor), []).append(arm)
+    action["groupingBehavior"] = "logical-group"
+    action["selectionBehavior"] = "exactly-one"
+    action["action"] = [
+        {
+            "id": f"{point.id}-from-{anchor}",
+            "title": f"{point.title} (from {anchor}: {', '.join(arms)})",
+            **_condition(tuple(arms)),
+            "relatedAction": [_related(anchor, point.offset_days, point.window)],
+        }
+        for anchor, arms in by_anchor.items()
+    ]
     return action
+
+
+def _condition(arms: tuple[str, ...]) -> dict[str, Any]:
+    """``condition`` making an action applicable in some arms only (nothing for every arm)."""
+    if not arms:
+        return {}
+    listed = " | ".join(f"'{arm}'" for arm in arms)
+    return {
+        "condition": [
+            {
+                "kind": "applicability",
+                "expression": {
+                    "description": f"only in {', '.join(arms)}",
+                    "language": "text/fhirpath",
+                    "expression": f"%researchSubject.assignedArm in ({listed})",
+                },
+            }
+        ]
+    }
 
 
 def _related(anchor: str, offset: int, window: Window | None) -> dict[str, Any]:

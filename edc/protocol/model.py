@@ -202,13 +202,24 @@ class Window(Strict):
 
 
 class Event(Strict):
-    """A milestone visits can be anchored on (consent, randomization, index procedure)."""
+    """A milestone visits can be anchored on (consent, randomization, index procedure).
+
+    Events and visits after randomization may apply to some arms only (``arms``), and may count
+    from another anchor in some arms (``arm_anchors``: a per-arm "day 0"); see
+    ``edc.protocol.arms``.
+    """
 
     id: Code
     title: Text
     anchor: Code | None = None
     offset_days: int = 0
     window: Window | None = None
+    arms: tuple[Code, ...] = Field(
+        default=(), description="only in these arms (default: every arm)"
+    )
+    arm_anchors: dict[Code, Code] = Field(
+        default_factory=dict, description="arm id -> the anchor in that arm instead of `anchor`"
+    )
 
 
 class Visit(Strict):
@@ -221,6 +232,12 @@ class Visit(Strict):
     window: Window | None = None
     unscheduled: bool = False
     forms: tuple[Code, ...] = ()
+    arms: tuple[Code, ...] = Field(
+        default=(), description="only in these arms (default: every arm)"
+    )
+    arm_anchors: dict[Code, Code] = Field(
+        default_factory=dict, description="arm id -> the anchor in that arm instead of `anchor`"
+    )
 
 
 class Schedule(Strict):
@@ -237,6 +254,9 @@ class Form(Strict):
     items: tuple[Item, ...] = ()
     variables: tuple[Variable, ...] = ()
     scores: tuple[Score, ...] = ()
+    arms: tuple[Code, ...] = Field(
+        default=(), description="due only in these arms, at any visit listing it (default: every)"
+    )
 
 
 class ExpectedAdverseEvent(Strict):

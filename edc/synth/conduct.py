@@ -22,8 +22,8 @@ from edc.compiler import CompiledStudy
 from edc.compiler.naming import Naming
 from edc.library import Library
 from edc.library.ctcae import MEDDRA_VERSION
+from edc.protocol import arms, timeline
 from edc.protocol import forms as protocol_forms
-from edc.protocol import timeline
 from edc.protocol.model import Schedule
 from edc.synth import adverse_events, schedule, trial_records
 from edc.synth.answers import FormContext, FormFiller
@@ -111,6 +111,14 @@ class ConductGenerator:
         )
         self.after = Schedule.model_construct(events=protocol.schedule.events, visits=tuple(after))
         self.scheduled = [v.id for v in after if not v.unscheduled]
+        # Each arm's own schedule from randomization on (arm-specific visits, forms, anchors).
+        early = {v.id for v in before}
+        self.after_by_arm: dict[str, Schedule] = {}
+        for arm in protocol.arms:
+            mine = arms.for_arm(protocol, arm.id)
+            self.after_by_arm[arm.id] = Schedule.model_construct(
+                events=mine.events, visits=tuple(v for v in mine.visits if v.id not in early)
+            )
         self.bounds = {form_id: self.filler.bounds(form_id) for form_id in self.filler.forms}
 
     def site_study_id(self, site_id: str) -> str:
@@ -207,14 +215,16 @@ class ConductGenerator:
         patient = self._patient(enrolled, patient)
         state = patient.state
         draw = stream(self.seed, Purpose.CONDUCT, state.number)
-        plan = schedule.plan(self.after, enrolled, self.population.profile.conduct, draw)
+        after = self.after_by_arm.get(enrolled.arm_id, self.after)
+        plan = schedule.plan(after, enrolled, self.population.profile.conduct, draw)
         index_day = plan.index_date
         baseline = {
             v.visit.id
             for v in plan.visits
             if v.occurrence == 1 and (v.day or v.target or index_day) < index_day
         }
-        trajectory = Trajectory(draw, state, self.scheduled, baseline)
+        scheduled = [v.id for v in after.visits if not v.unscheduled]
+        trajectory = Trajectory(draw, state, scheduled, baseline)
         refs = self._refs(enrolled, patient)
         end = plan.withdrawn_on or plan.last_day
         events = adverse_events.draw_events(

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import String, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from edc.trial import sql_time
@@ -355,13 +355,23 @@ def randomization_order(session: Session, study_id: int, rules: Rules) -> Iterab
 
 
 def missing_forms(session: Session, study_id: int, rules: Rules) -> Iterable[Finding]:
-    pairs = [(visit, url) for visit, urls in rules.visit_forms.items() for url in urls]
-    if not pairs:
+    # A form of some arms only is expected in those arms (one row per arm; NULL: every arm).
+    triples = [
+        (visit, url, arm)
+        for visit, urls in rules.visit_forms.items()
+        for url in urls
+        for arm in rules.form_arms.get(url) or (None,)
+    ]
+    if not triples:
         return
     expected = union_all(
         *(
-            select(literal(visit).label("visit_id"), literal(url).label("url"))
-            for visit, url in pairs
+            select(
+                literal(visit).label("visit_id"),
+                literal(url).label("url"),
+                literal(arm, type_=String(64)).label("arm"),
+            )
+            for visit, url, arm in triples
         )
     ).subquery("expected")
     s = subjects(study_id)
@@ -382,7 +392,8 @@ def missing_forms(session: Session, study_id: int, rules: Rules) -> Iterable[Fin
         )
         .join(VisitRow, VisitRow.subject_id == s.c.id)
         .join(expected, expected.c.visit_id == VisitRow.visit_id)
-        .where(~filled)
+        .outerjoin(AllocationRow, AllocationRow.subject_id == s.c.id)
+        .where(~filled, or_(expected.c.arm.is_(None), expected.c.arm == AllocationRow.arm))
     )
     for sid, site, code, visit, day, ref, url in rows:
         form = rules.form_ids.get(url, url)

@@ -33,6 +33,7 @@ class Rules:
 
     :ivar visit_forms: visit id -> the Questionnaire URLs of the forms it lists.
     :ivar form_ids: Questionnaire URL -> the protocol's form id (for messages).
+    :ivar form_arms: Questionnaire URL -> the only arms it is due in (arm-specific forms).
     """
 
     today: dt.date
@@ -41,6 +42,7 @@ class Rules:
     severity: Mapping[str, str]
     visit_forms: Mapping[str, tuple[str, ...]]
     form_ids: Mapping[str, str]
+    form_arms: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

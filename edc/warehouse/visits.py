@@ -59,6 +59,16 @@ def randomization_dates(session: Session, *, subject_ids: Sequence[int]) -> dict
     return {int(subject_id): at.date() for subject_id, at in rows}
 
 
+def arms(session: Session, *, subject_ids: Sequence[int]) -> dict[int, str]:
+    """Subject -> the arm drawn (blinded: for the schedule an arm follows, never shown)."""
+    rows = session.execute(
+        select(AllocationRow.subject_id, AllocationRow.arm).where(
+            AllocationRow.subject_id.in_(list(subject_ids))
+        )
+    )
+    return {int(subject_id): arm for subject_id, arm in rows}
+
+
 def procedure_dates(session: Session, *, subject_ids: Sequence[int]) -> dict[int, list[dt.date]]:
     """Subject -> dates of the completed Procedures of their patient in the trial source data."""
     links = session.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from edc import errors
 from edc.library import Library
 from edc.located_yaml import Reporter, YamlDocument
-from edc.protocol.checks import edit_checks, forms, safety, schedule, study
+from edc.protocol.checks import arms, edit_checks, forms, safety, schedule, study
 from edc.protocol.model import Protocol
 
 
@@ -16,6 +16,7 @@ def check_protocol(
     report = Reporter(document)
     study.check(protocol, library, report)
     schedule.check(protocol, report)
+    arms.check(protocol, report)
     forms.check(protocol, library, report)
     safety.check(protocol, library, report)
     edit_checks.check(protocol, library, report)
