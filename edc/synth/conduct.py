@@ -258,7 +258,10 @@ class ConductGenerator:
                 )
                 resources.append(self._procedure(refs, enrolled, state, visit, minutes))
         if not procedure_done:
-            resources.append(self._procedure(refs, enrolled, state, None, 60))
+            # No visit on the index day: the procedure on the consent day, as before, unless
+            # the arm has its own index event (an arm-specific "day 0"): then on that day.
+            day = index_day if arms.is_arm_specific(self.protocol) else None
+            resources.append(self._procedure(refs, enrolled, state, None, 60, day))
         ae_ctx = adverse_events.AeContext(
             run=refs.run,
             study_id=refs.study_id,
@@ -365,9 +368,10 @@ class ConductGenerator:
         state: PatientState,
         visit: schedule.PlannedVisit | None,
         minutes: int,
+        on: dt.date | None = None,
     ) -> dict[str, Any]:
         encounter_id = refs.rid("enc", visit.key) if visit else None
-        day = visit.day if visit and visit.day else enrolled.consent_date
+        day = visit.day if visit and visit.day else (on or enrolled.consent_date)
         resource = trial_records.procedure(
             refs,
             text=self.arm_text[enrolled.arm_id],
