@@ -28,6 +28,7 @@ from edc.actions.definitions import StudyDefinition
 from edc.clock import Clock
 from edc.forms import ScoreError, evaluate_scores, write_scores
 from edc.forms.scores import CALCULATED_EXPRESSION
+from edc.protocol.forms import VISIT_ITEM
 from edc.sync.incoming import reference_id
 from edc.warehouse import casebook, db
 
@@ -102,6 +103,7 @@ def submit_form(
         "author": {"display": person_name},
         "item": items,
     }
+    resource = _with_visit(questionnaire, resource, target.visit_id)
     resource = _with_scores(questionnaire, resource)
     ingested = entry.ingest_entered(
         engine,
@@ -172,6 +174,36 @@ def stored_resource(
         raise errors.NotFoundError(f"no stored form #{response_id} for {code}")
     resource: dict[str, Any] = orjson.loads(raw.json_text)
     return resource
+
+
+def questionnaire_at(questionnaire: Mapping[str, Any], visit_id: str | None) -> dict[str, Any]:
+    """The Questionnaire as entered at ``visit_id``: a form with visit-specific items gets the
+    visit as its hidden visit item's initial value (so the page enables the right items)."""
+    result = dict(questionnaire)
+    if visit_id and any(i.get("linkId") == VISIT_ITEM for i in questionnaire.get("item", ())):
+        result["item"] = [
+            {**item, "initial": [{"valueString": visit_id}]}
+            if item.get("linkId") == VISIT_ITEM
+            else item
+            for item in questionnaire["item"]
+        ]
+    return result
+
+
+def _with_visit(
+    questionnaire: Mapping[str, Any], resource: dict[str, Any], visit_id: str | None
+) -> dict[str, Any]:
+    """edc, not the browser, answers the visit item of a form with visit-specific items: the
+    visit the form is entered at (a change keeps what the stored form says)."""
+    if not any(i.get("linkId") == VISIT_ITEM for i in questionnaire.get("item", ())):
+        return resource
+    items = [i for i in resource["item"] if i.get("linkId") != VISIT_ITEM]
+    stored = [i for i in resource["item"] if i.get("linkId") == VISIT_ITEM]
+    if visit_id:
+        items.append({"linkId": VISIT_ITEM, "text": "Visit", "answer": [{"valueString": visit_id}]})
+    elif stored:
+        items += stored[:1]
+    return {**resource, "item": items}
 
 
 def _posted_items(posted: Any, questionnaire: Mapping[str, Any]) -> list[Any]:

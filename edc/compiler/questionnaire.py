@@ -20,7 +20,7 @@ from edc.compiler.naming import Naming, computable_name, shared_id
 from edc.items.model import AnswerOption, EnableWhen, Item, Score, Variable
 from edc.library import Instrument
 from edc.protocol.edit_checks import EditCheck
-from edc.protocol.forms import FormContent, walk_items
+from edc.protocol.forms import VISIT_ITEM, FormContent, walk_items
 
 ITEM_WEIGHT = f"{EXT}/itemWeight"
 CALCULATED_EXPRESSION = f"{SDC}/sdc-questionnaire-calculatedExpression"
@@ -28,6 +28,7 @@ VARIABLE = f"{EXT}/variable"
 MIN_VALUE = f"{EXT}/minValue"
 MAX_VALUE = f"{EXT}/maxValue"
 UNIT = f"{EXT}/questionnaire-unit"
+HIDDEN = f"{EXT}/questionnaire-hidden"
 CONSTRAINT = f"{EXT}/questionnaire-constraint"
 
 
@@ -145,6 +146,8 @@ class _Item:
     def build(self, item: Item) -> dict[str, Any]:
         result: dict[str, Any] = {}
         extensions = _item_extensions(item)
+        if item.id == VISIT_ITEM:
+            extensions.append({"url": HIDDEN, "valueBoolean": True})
         if extensions:
             result["extension"] = extensions
         result["linkId"] = item.id
@@ -152,6 +155,8 @@ class _Item:
             result["code"] = [coding(item.code)]
         result["text"] = item.text
         result["type"] = item.type
+        if item.id == VISIT_ITEM:  # written by edc, never asked (edc.protocol.forms)
+            result["readOnly"] = True
         if item.enable_when:
             result["enableWhen"] = [self._enable_when(c) for c in item.enable_when]
             if len(item.enable_when) > 1:

@@ -93,6 +93,9 @@ class Item(Strict):
     enable_when: tuple[EnableWhen, ...] = ()
     enable_behavior: Literal["all", "any"] | None = None
     items: tuple[Item, ...] = ()
+    visits: tuple[Code, ...] = Field(
+        default=(), description="asked only at these visits of a form used at several"
+    )
 
 
 class Variable(Strict):

@@ -339,6 +339,7 @@ class ConductGenerator:
                 events=events,
                 baseline_opioid=state.regimen[0].opioid if state.regimen else None,
                 bounds=self.bounds[form_id],
+                visit_id=visit.visit.id,
             )
             answers = self.filler.answers(form_id, ctx)
             minute = visit.minute + 5 + _FORM_MINUTES * position

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from edc.items import checks as item_checks
+from edc.items.model import Item
 from edc.library import Library
 from edc.located_yaml import Reporter
 from edc.protocol import forms as protocol_forms
@@ -23,6 +24,33 @@ def check(protocol: Protocol, library: Library, report: Reporter) -> None:
                 "rename this form",
             )
         _check_form(report, path, form, library)
+        listing = {v.id for v in protocol.schedule.visits if form.id in v.forms}
+        _check_visit_items(report, (*path, "items"), form.items, listing)
+
+
+def _check_visit_items(
+    report: Reporter, path: tuple[str | int, ...], items: tuple[Item, ...], listing: set[str]
+) -> None:
+    """Visit-specific items: at visits that list the form, and not also with enable_when (the
+    two would be one enableWhen list: put the item in a group that has ``visits``)."""
+    for index, item in enumerate(items):
+        here = (*path, index)
+        if item.id == protocol_forms.VISIT_ITEM:
+            report.add((*here, "id"), f"{item.id!r} is reserved for the visit item; rename it")
+        for number, visit in enumerate(item.visits):
+            if visit not in listing:
+                known = ", ".join(sorted(listing)) or "none"
+                report.add(
+                    (*here, "visits", number),
+                    f"visit {visit!r} does not list this form (visits that do: {known})",
+                )
+        if item.visits and item.enable_when:
+            report.add(
+                (*here, "visits"),
+                "an item with visits cannot also have enable_when; put it in a group that "
+                "has the visits",
+            )
+        _check_visit_items(report, (*here, "items"), item.items, listing)
 
 
 def _check_form(report: Reporter, path: tuple[str, int], form: Form, library: Library) -> None:

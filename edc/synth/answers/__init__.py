@@ -132,6 +132,8 @@ class FormFiller:
             generator = GENERATORS.get(form.instrument or "")
             answers = generator(ctx) if generator else {}
         answers.update(ctx.given)
+        if protocol_forms.VISIT_ITEM in form.by_link:  # visit-specific items: edc writes it
+            answers[protocol_forms.VISIT_ITEM] = ctx.visit_id
         self._targets(form, ctx, answers, fixed)
         self._flags(form, ctx, answers)
         for item in generic.flat(form.items):
@@ -148,6 +150,8 @@ class FormFiller:
         share = self.profile.conduct.missing_item_share
         for link_id in list(answers):
             spec = form.by_link.get(link_id)
+            if link_id == protocol_forms.VISIT_ITEM:
+                continue
             if spec is not None and not spec.required and ctx.draw.chance(share):
                 del answers[link_id]
         generic.settle(

@@ -48,6 +48,7 @@ class FormContext:
     # form.item keys whose targets an instrument's generator used (the rest are drawn by the
     # form filler, so every target in the profile is met whoever generates the item).
     consumed: set[str] = dataclasses.field(default_factory=set)
+    visit_id: str = ""  # the protocol's visit (UNS for every unscheduled one)
 
     def marginal(
         self, key: str, low: float | None, high: float | None, default: Marginal

@@ -30,9 +30,10 @@ def _view(auth: Study, code: str, response_id: int) -> subjects.ResponseView:
 
 
 @router.get("/api/v1/studies/{study}/forms/{form_id}/questionnaire", tags=["forms"])
-def questionnaire_api(auth: Study, form_id: str) -> dict[str, Any]:
-    """The compiled SDC Questionnaire of a form (what the page renders)."""
-    return dict(auth.definition.questionnaire(form_id))
+def questionnaire_api(auth: Study, form_id: str, visit: str | None = None) -> dict[str, Any]:
+    """The compiled SDC Questionnaire of a form (what the page renders); with ``visit``, as
+    entered at that visit (a form with visit-specific items has the visit filled in)."""
+    return capture.questionnaire_at(auth.definition.questionnaire(form_id), visit)
 
 
 @router.get("/studies/{study}/subjects/{code}/forms/new", include_in_schema=False)

@@ -1,7 +1,11 @@
-"""An arm-specific schedule end to end: a procedure visit and a wound-check form in the
-intervention arm only, and a follow-up "day 0" that is the procedure day in ARM-A and the first
-radiotherapy fraction in ARM-B. Written in a temp dir, checked, compiled, generated, synced;
-the warehouse's visit plans and the deviation engine follow each arm's own schedule.
+"""Protocol format features end to end, on one small study written in a temp dir, checked,
+compiled, generated and synced:
+
+* an arm-specific schedule: a procedure visit and a wound-check form in the intervention arm
+  only, and a follow-up "day 0" that is the procedure day in ARM-A and the first radiotherapy
+  fraction in ARM-B (the warehouse's visit plans and the deviation engine follow each arm's);
+* a visit-specific item: the KPS band of a form used at baseline and week 1, asked at baseline
+  only.
 """
 
 from __future__ import annotations
@@ -40,6 +44,16 @@ W1 = (
     " forms: [pain, odi, wound, ae], arm_anchors: {ARM-B: rt-start}}\n"
 )
 FORMS = """\
+  - id: status
+    title: Performance status
+    items:
+      - {id: kps, text: KPS (0-100), type: integer, required: true, min: 0, max: 100}
+      - id: kps-band
+        text: KPS band at baseline
+        type: choice
+        required: true
+        visits: [BL]
+        options: [{code: low, display: Below 70}, {code: high, display: 70 or more}]
   - id: proc
     title: Procedure record
     arms: [ARM-A]
@@ -60,6 +74,9 @@ def arm_protocol() -> str:
     text = text[:start] + EVENTS + text[text.index("  visits:", start) :]
     start = text.index("    - {id: W1,")
     text = text[:start] + W1 + text[text.index("\n", start) + 1 :]
+    baseline = "forms: [pain, odi, eligibility]"
+    text = text.replace(baseline, "forms: [pain, odi, status, eligibility]")
+    text = text.replace("forms: [pain, odi, wound, ae]", "forms: [pain, odi, status, wound, ae]")
     return text.replace(
         "forms:\n  - {id: pain, instrument: nrs-pain}\n",
         "forms:\n  - {id: pain, instrument: nrs-pain}\n" + FORMS,
@@ -96,7 +113,13 @@ def test_the_compiled_schedule_says_which_arm_each_visit_form_and_anchor_is_for(
         r for r in resources if r["resourceType"] == "PlanDefinition" and r["title"] == "Week 1"
     )
     conditions = {a["id"]: "condition" in a for a in week1["action"]}
-    assert conditions == {"W1-pain": False, "W1-odi": False, "W1-wound": True, "W1-ae": False}
+    assert conditions == {
+        "W1-pain": False,
+        "W1-odi": False,
+        "W1-status": False,
+        "W1-wound": True,
+        "W1-ae": False,
+    }
 
 
 def test_the_generator_gives_the_procedure_and_its_forms_to_the_intervention_arm_only(
@@ -162,3 +185,58 @@ def test_the_warehouse_plans_each_arm_from_its_own_day_0_and_flags_nothing_for_t
     assert {key for arm, key in missed if arm == "ARM-A"} >= {"W1"}
     missing = {(arm_of[f.subject_id], f.key) for f in found if f.kind == "missing_form"}
     assert not any(key.endswith(":wound") for arm, key in missing if arm == "ARM-B")
+
+
+def test_a_visit_specific_item_is_compiled_as_enable_when_on_the_hidden_visit_item(
+    study: tuple[Path, Run], tmp_path: Path
+) -> None:
+    out = tmp_path / "bundle.json"
+    assert main(["protocol", "compile", str(study[0]), "--output", str(out)]) == 0
+    resources = [e["resource"] for e in json.loads(out.read_text())["entry"]]
+    status = next(r for r in resources if r.get("title") == "Performance status")
+    items = {item["linkId"]: item for item in status["item"]}
+    assert list(items) == ["kps", "kps-band", "edc-visit"]
+    assert items["kps-band"]["enableWhen"] == [
+        {"question": "edc-visit", "operator": "=", "answerString": "BL"}
+    ]
+    assert items["edc-visit"]["readOnly"] is True
+    assert items["edc-visit"]["extension"] == [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden",
+            "valueBoolean": True,
+        }
+    ]
+    assert "enableWhen" not in items["kps"]
+
+
+def test_the_generator_asks_the_visit_specific_item_at_its_visit_only(
+    study: tuple[Path, Run],
+) -> None:
+    rows = by_form(study[1])["status"]
+    baseline = [given for _, visit, given in rows if visit == "BL"]
+    week1 = [given for _, visit, given in rows if visit == "W1"]
+    assert len(baseline) > 40 and len(week1) > 40
+    assert all(given["kps-band"] in ("low", "high") for given in baseline)
+    assert all("kps-band" not in given and "kps" in given for given in week1)
+    assert {given["edc-visit"] for given in baseline} == {"BL"}
+    assert {given["edc-visit"] for given in week1} == {"W1"}
+
+
+def test_the_warehouse_holds_the_visit_specific_item_at_its_visit_only(
+    study: tuple[Path, Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "warehouse.sqlite"
+    monkeypatch.setenv("EDC_DATABASE_URL", f"sqlite:///{database}")
+    path, run = study
+    assert main(["db", "upgrade"]) == 0
+    assert main(["protocol", "register", str(path)]) == 0
+    assert main(["sync", "--study", "MINI-01", "--source", str(run.out), "--strict"]) == 0
+    with sqlite3.connect(database) as db:
+        found = dict(
+            db.execute(
+                "select r.visit_id, count(*) from item_value i "
+                "join form_response r on r.id = i.response_id "
+                "where i.link_id = 'kps-band' group by r.visit_id"
+            ).fetchall()
+        )
+    assert set(found) == {"BL"} and found["BL"] > 40
