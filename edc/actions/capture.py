@@ -103,7 +103,7 @@ def submit_form(
         "author": {"display": person_name},
         "item": items,
     }
-    resource = _with_visit(questionnaire, resource, target.visit_id)
+    resource = with_visit(questionnaire, resource, target.visit_id)
     resource = _with_scores(questionnaire, resource)
     ingested = entry.ingest_entered(
         engine,
@@ -190,7 +190,7 @@ def questionnaire_at(questionnaire: Mapping[str, Any], visit_id: str | None) -> 
     return result
 
 
-def _with_visit(
+def with_visit(
     questionnaire: Mapping[str, Any], resource: dict[str, Any], visit_id: str | None
 ) -> dict[str, Any]:
     """edc, not the browser, answers the visit item of a form with visit-specific items: the
