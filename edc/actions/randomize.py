@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import os
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -28,7 +29,7 @@ from edc.actions import visits
 from edc.actions.consent import study_refs
 from edc.actions.workspace import Study, Workspace
 from edc.compiler.naming import Naming
-from edc.trial import permissions, writeback
+from edc.trial import permissions, strata, writeback
 from edc.trial import randomization as rules
 from edc.trial.permissions import Action
 from edc.warehouse import audit, enrollment, outbox
@@ -265,12 +266,15 @@ def _levels(session: Session, study: Study, subject: SubjectRow, site: str) -> d
                 f"({where}: no completed form with an answer)",
                 "the site records the form first (it reaches edc by sync); nothing was written",
             )
-        if found[0] not in factor.levels:
+        # A derived factor (bands of a number, a mapped answer) is read from the data itself.
+        level = strata.level_of(factor.source, found[0])
+        if level is None or level not in factor.levels:
+            answered = str(found[0]) if isinstance(found[0], Decimal) else repr(found[0])
             raise errors.BadInputError(
-                f"subject {subject.subject_code}: {where} answered {found[0]!r}, not a level of "
+                f"subject {subject.subject_code}: {where} answered {answered}, not a level of "
                 f"{factor.id} ({', '.join(factor.levels)})"
             )
-        levels[factor.id] = found[0]
+        levels[factor.id] = level
     return levels
 
 

@@ -9,6 +9,7 @@ at visits, library instruments, CTCAE terms) are checked by ``edc.protocol.check
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt, StringConstraints
@@ -129,11 +130,26 @@ class Arm(Strict):
     interventions: tuple[Intervention, ...] = ()
 
 
+class Band(Strict):
+    """A level of a factor derived from a number: values below ``below`` (none: the rest)."""
+
+    level: Code
+    below: Decimal | None = None
+
+
 class StratumSource(Strict):
-    """Where a stratification factor's level is read from: an item on a form."""
+    """Where a stratification factor's level is read from: an item on a form.
+
+    A choice item whose codes are the levels gives the level itself; otherwise the level is
+    derived from an item the study collects anyway (``edc.trial.strata``): a number by
+    ``bands`` (a KPS band from the KPS score), a choice or boolean answer by ``map``
+    (answer code, or true/false -> level).
+    """
 
     form: Code
     item: Code
+    bands: tuple[Band, ...] = ()
+    map: dict[str, Code] = Field(default_factory=dict)
 
 
 class StratificationFactor(Strict):

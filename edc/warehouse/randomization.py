@@ -10,6 +10,7 @@ block_number, sequence_in_block)`` and ``UNIQUE (subject_id)`` are the backstops
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Mapping, Sequence
 
 import orjson
@@ -170,11 +171,16 @@ def find_allocation(session: Session, *, subject_id: int) -> AllocationRow | Non
 
 def latest_answer(
     session: Session, *, subject_id: int, questionnaire_url: str, link_id: str
-) -> tuple[str | None, dt.datetime | None] | None:
-    """The coded answer to ``link_id`` in the subject's newest completed form of that
-    questionnaire (any version): (code, authored), or None without such a form."""
+) -> tuple[str | decimal.Decimal | bool | None, dt.datetime | None] | None:
+    """The answer to ``link_id`` in the subject's newest completed form of that questionnaire
+    (any version): (code, number or boolean; authored), or None without such a form."""
     row = session.execute(
-        select(ItemValueRow.value_code, FormResponseRow.authored)
+        select(
+            ItemValueRow.value_code,
+            ItemValueRow.value_number,
+            ItemValueRow.value_bool,
+            FormResponseRow.authored,
+        )
         .join(FormResponseRow, FormResponseRow.id == ItemValueRow.response_id)
         .where(
             FormResponseRow.subject_id == subject_id,
@@ -185,7 +191,11 @@ def latest_answer(
         .order_by(FormResponseRow.authored.desc(), FormResponseRow.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else (row[0], row[1])
+    if row is None:
+        return None
+    code, number, flag, authored = row
+    value = code if code is not None else number if number is not None else flag
+    return value, authored
 
 
 def factor_levels(rows: Sequence[AllocationRow]) -> list[tuple[Mapping[str, str], str]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from edc.items.model import Item
 from edc.library import Library
 from edc.located_yaml import Reporter
 from edc.protocol import forms as protocol_forms
 from edc.protocol import timeline
-from edc.protocol.model import Protocol
+from edc.protocol.model import Protocol, StratificationFactor, StratumSource
 
 
 def check(protocol: Protocol, library: Library, report: Reporter) -> None:
@@ -77,8 +78,20 @@ def _check_randomization(protocol: Protocol, library: Library, report: Reporter)
             report.add(
                 (*path, "source", "item"), f"form {form.id!r} has no item {factor.source.item!r}"
             )
+        elif factor.source.bands or factor.source.map:
+            _check_derived(report, path, factor, factor.source, item)
+            if not _collected_before_randomization(protocol, form.id):
+                report.add(
+                    (*path, "source", "form"),
+                    f"form {form.id!r} is not collected at a visit before randomization (event "
+                    f"{randomization.event!r}), so its answer cannot stratify",
+                )
         elif item.type != "choice":
-            report.add((*path, "source", "item"), "a stratification item must be a choice item")
+            report.add(
+                (*path, "source", "item"),
+                f"a stratification item must be a choice item coded with the levels, or give "
+                f"bands (a number) or map (a {item.type} answer) to derive the level",
+            )
         elif not _collected_before_randomization(protocol, form.id):
             report.add(
                 (*path, "source", "form"),
@@ -94,6 +107,64 @@ def _check_randomization(protocol: Protocol, library: Library, report: Reporter)
                         f"level {level!r} is not an answer of {form.id}.{item.id} "
                         f"({', '.join(sorted(codes))})",
                     )
+
+
+def _check_derived(
+    report: Reporter,
+    path: tuple[str | int, ...],
+    factor: StratificationFactor,
+    source: StratumSource,
+    item: Item,
+) -> None:
+    """A level derived from an item: bands over a number, or a map over a code or boolean;
+    every level it gives is a level of the factor, and every level is given."""
+    where = (*path, "source")
+    given: list[str] = []
+    if source.bands and source.map:
+        report.add(where, "give bands (a number) or map (an answer), not both")
+        return
+    if source.bands:
+        if item.type not in ("integer", "decimal"):
+            report.add((*where, "bands"), f"bands derive a level from a number; {item.id!r} "
+                       f"is a {item.type} item (use map)")  # fmt: skip
+            return
+        limits = [band.below for band in source.bands]
+        if limits[-1] is not None or any(limit is None for limit in limits[:-1]):
+            report.add((*where, "bands"), "every band but the last needs below; the last takes "
+                       "the rest (no below)")  # fmt: skip
+        numbers = [limit for limit in limits if limit is not None]
+        if numbers != sorted(set(numbers)):
+            report.add((*where, "bands"), "bands must be in increasing order of below")
+        given = [band.level for band in source.bands]
+        for index, band in enumerate(source.bands):
+            if band.level not in factor.levels:
+                report.add((*where, "bands", index, "level"), _not_a_level(band.level, factor))
+    else:
+        if item.type == "boolean":
+            answers = {"true", "false"}
+        elif item.type == "choice":
+            answers = {option.code for option in item.options}
+        else:
+            report.add((*where, "map"), f"map derives a level from a choice or boolean answer; "
+                       f"{item.id!r} is a {item.type} item (use bands)")  # fmt: skip
+            return
+        for answer, level in source.map.items():
+            if answer not in answers:
+                report.add((*where, "map", answer), f"{answer!r} is not an answer of "
+                           f"{item.id!r} ({', '.join(sorted(answers))})")  # fmt: skip
+            elif level not in factor.levels:
+                report.add((*where, "map", answer), _not_a_level(level, factor))
+        given = list(source.map.values())
+        if set(answers) - set(source.map):
+            missing = ", ".join(sorted(set(answers) - set(source.map)))
+            report.add((*where, "map"), f"map gives no level for the answer(s) {missing}")
+    unused = [level for level in factor.levels if level not in given]
+    if unused:
+        report.add((*path, "levels"), f"no band or answer gives the level(s) {', '.join(unused)}")
+
+
+def _not_a_level(level: str, factor: StratificationFactor) -> str:
+    return f"{level!r} is not a level of {factor.id} ({', '.join(factor.levels)})"
 
 
 def _check_method(protocol: Protocol, report: Reporter) -> None:

@@ -1,5 +1,6 @@
-"""`edc protocol check` on arm-specific schedules: unknown arms, anchors missing in an arm and
-arm-specific visits before randomization, each at file:line."""
+"""`edc protocol check` on the newer format features, each mistake at file:line: arm-specific
+schedules (unknown arms, anchors missing in an arm, arm-specific visits before randomization),
+visit-specific items, derived strata."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from edc import errors
 from edc.library import Library
 from edc.protocol import load_protocol
+from tests.actions.test_derived_strata import DERIVED
 from tests.protocol.conftest import line_of
 from tests.synth.test_protocol_features import arm_protocol
 
@@ -83,4 +85,31 @@ def test_a_visit_specific_item_at_a_visit_without_its_form_or_with_enable_when(
     )
     assert messages["forms[3].items[1].visits"][1] == (
         "an item with visits cannot also have enable_when; put it in a group that has the visits"
+    )
+
+
+def test_a_derived_stratum_is_checked_against_its_item_and_levels(
+    write_protocol: Callable[[str], Path], library: Library
+) -> None:
+    text = (Path(__file__).parents[1] / "data" / "protocols" / "three-arm-blinded.yaml").read_text()
+    for old, new in DERIVED.items():
+        text = text.replace(old, new)
+    load_protocol(write_protocol(text), library)  # as written: fine
+    wrong = text.replace("[{level: fit, below: 5}, {level: frail}]", "[{level: fit, below: 5}]")
+    path = write_protocol(wrong)
+    messages = {p.field: (p.where, p.message) for p in problems_of(path, library)}
+    assert messages["randomization.stratify_by[1].source.bands"] == (
+        f"{path}:{line_of(wrong, 'bands:')}",
+        "every band but the last needs below; the last takes the rest (no below)",
+    )
+    assert messages["randomization.stratify_by[1].levels"][1] == (
+        "no band or answer gives the level(s) frail"
+    )
+    mapped = text.replace("item: frailty-score", "item: frailty").replace(
+        "bands: [{level: fit, below: 5}, {level: frail}]", "map: {fit: fit, frail: robust}"
+    )
+    path = write_protocol(mapped)
+    messages = {p.field: (p.where, p.message) for p in problems_of(path, library)}
+    assert messages["randomization.stratify_by[1].source.map.frail"][1] == (
+        "'robust' is not a level of frailty (fit, frail)"
     )
