@@ -46,6 +46,9 @@ log = logging.getLogger("edc.publish")
 
 # Keyed on identifiers that every protocol version shares: updated in place when they change.
 SHARED_TYPES = frozenset({"Organization", "Location"})
+# Sent when the server takes them, else left out and reported: the definitions of our own
+# extensions (edc.compiler.plan_extensions), which many EHR servers do not store.
+OPTIONAL_TYPES = frozenset({"StructureDefinition"})
 # Elements the server manages: never part of the comparison.
 SERVER_META = frozenset({"versionId", "lastUpdated", "source"})
 
@@ -85,6 +88,7 @@ class PublishResult:
     registered: protocol.Registered
     server_url: str
     published: tuple[Published, ...]
+    left_out: tuple[str, ...] = ()  # keys of optional definitions the server does not take
 
     @property
     def sent(self) -> int:
@@ -119,11 +123,16 @@ def publish(
     try:
         maker = db.make_sessionmaker(engine)
         with (client_factory or _default_client)(server) as fhir:
-            require_capabilities(fhir.capabilities(), definitions)
+            caps = fhir.capabilities()
+            left_out = [d for d in definitions if not _taken(caps, d)]
+            definitions = [d for d in definitions if d not in left_out]
+            require_capabilities(caps, definitions)
             registered = protocol.register_checked(maker, checked, clock)
             published = _publish(fhir, definitions)
             _record(maker, registered.protocol_version_id, fhir.base_url, published, clock)
-            result = PublishResult(registered, fhir.base_url, tuple(published))
+            result = PublishResult(
+                registered, fhir.base_url, tuple(published), tuple(d.key for d in left_out)
+            )
             study = checked.loaded.protocol.study
             log.info(
                 "published",
@@ -138,6 +147,18 @@ def publish(
             return result
     finally:
         engine.dispose()
+
+
+def _taken(caps: Capabilities, definition: Definition) -> bool:
+    """Whether to send ``definition``: always, unless its type is optional and the server
+    does not declare what publishing it needs."""
+    if definition.resource_type not in OPTIONAL_TYPES:
+        return True
+    return caps.supports(
+        definition.resource_type,
+        interactions=["search-type", "update", "conditional-update"],
+        search_params=["url", "version"],
+    )
 
 
 def require_capabilities(caps: Capabilities, definitions: Sequence[Definition]) -> None:

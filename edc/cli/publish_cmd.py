@@ -27,6 +27,7 @@ class PublishReport:
     sent: int
     unchanged: int
     definitions: list[dict[str, object]]
+    left_out: list[str]
 
 
 @include(ServerFlags, "server")
@@ -40,10 +41,11 @@ def publish(
 
     Check and register the protocol, then send its definitions (ResearchStudy per study and
     site, PlanDefinitions, Questionnaires, Groups, CodeSystems, ValueSets, Locations,
-    Organization) in one transaction of conditional PUTs. Only what the server lacks or holds
-    in another form is sent, so publishing twice changes nothing. Exit 2: the protocol has
-    problems, or the server holds this version with other content (nothing is sent). Exit 3:
-    the server is unreachable or lacks what publishing needs (named).
+    Organization; the StructureDefinitions of edc's extensions when the server takes them,
+    else left out and named) in one transaction of conditional PUTs. Only what the server
+    lacks or holds in another form is sent, so publishing twice changes nothing. Exit 2: the
+    protocol has problems, or the server holds this version with other content (nothing is
+    sent). Exit 3: the server is unreachable or lacks what publishing needs (named).
     """
     from edc.actions import publish as publish_action
 
@@ -67,11 +69,17 @@ def publish(
             }
             for p in result.published
         ],
+        left_out=list(result.left_out),
     )
     view = render.View[PublishReport](
         headline=lambda r: [
             overview.text(),
             f"published to {r.server_url}: {r.sent} sent, {r.unchanged} already there unchanged",
+            *(
+                [f"left out (the server does not take them): {', '.join(r.left_out)}"]
+                if r.left_out
+                else []
+            ),
         ]
     )
     state.emit(report, fmt, view)

@@ -6,7 +6,15 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from edc.compiler import adverse_events, bundle, eligibility, research_study, schedule, validate
+from edc.compiler import (
+    adverse_events,
+    bundle,
+    eligibility,
+    plan_extensions,
+    research_study,
+    schedule,
+    validate,
+)
 from edc.compiler.context import CompileContext
 from edc.compiler.questionnaire import QuestionnaireBuilder, instrument_questionnaire
 from edc.library import Library
@@ -88,6 +96,7 @@ def compile_protocol(
         schedule.protocol_plan(ctx),
         *eligibility.criterion_groups(ctx),
         eligibility.eligibility_group(ctx),
+        *plan_extensions.definitions(ctx),
         research_study.organization(ctx),
         *research_study.locations(ctx),
         protocol_study,

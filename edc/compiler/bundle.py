@@ -22,7 +22,14 @@ import orjson
 from edc.compiler.naming import entry_uuid
 
 CANONICAL_TYPES = frozenset(
-    {"CodeSystem", "ValueSet", "Questionnaire", "PlanDefinition", "ActivityDefinition"}
+    {
+        "CodeSystem",
+        "ValueSet",
+        "Questionnaire",
+        "PlanDefinition",
+        "ActivityDefinition",
+        "StructureDefinition",
+    }
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edc.compiler import plan_extensions
 from edc.compiler.context import CompileContext
 from edc.compiler.datatypes import coding, ncit, reference
 
@@ -104,7 +105,8 @@ def protocol_study(ctx: CompileContext, *, soa_id: str, eligibility_id: str) -> 
         "resourceType": "ResearchStudy",
         "id": naming.resource_id("study"),
         "meta": {"profile": [f"{VULCAN}/ResearchStudySoa"]},
-        "extension": [_target(study.target_enrollment)],
+        # Randomization and analysis plan: R4 has no element for them (plan_extensions).
+        "extension": [_target(study.target_enrollment), *plan_extensions.extensions(ctx)],
         "identifier": identifiers,
         "title": study.title,
         "protocol": [{"reference": f"PlanDefinition/{soa_id}"}],

@@ -63,7 +63,16 @@ KEYS: dict[str, list[str]] = {
     "sync": ["study", "source", "counts", "skipped", "seconds", "problems", "rejected"],
     "config show": ["file", "settings"],
     "doctor": ["checks"],
-    "publish": ["study", "version", "sha256", "server_url", "sent", "unchanged", "definitions"],
+    "publish": [
+        "study",
+        "version",
+        "sha256",
+        "server_url",
+        "sent",
+        "unchanged",
+        "definitions",
+        "left_out",
+    ],
     "load": ["counts", "patients", "bad_lines", "seconds"],
     "monitor run": [
         "study",
