@@ -74,10 +74,16 @@ def compile_protocol(
     form_ids = {content.form_id for content in form_contents}
     # Checks reading only their own form can run in a form filler; the others need the EDC.
     single_form = [c for c in protocol.edit_checks if not other_forms(c, form_ids)]
+    ae_checks = adverse_events.grade_checks(ctx)
     questionnaires = [
-        builder.build(content, constraints=[c for c in single_form if c.form == content.form_id])
+        builder.build(
+            content,
+            constraints=[c for c in single_form if c.form == content.form_id]
+            + [c for c in ae_checks if c.form == content.form_id],
+        )
         for content in form_contents
     ]
+    adverse_events.toggle_grades(ctx, questionnaires[-1])
     titles = {
         content.form_id: q["title"]
         for content, q in zip(form_contents, questionnaires, strict=True)

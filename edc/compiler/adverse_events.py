@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from edc.compiler.context import CompileContext
-from edc.compiler.datatypes import NCIT
+from edc.compiler.datatypes import EXT, NCIT, SDC
 from edc.compiler.naming import shared_id
 from edc.items.model import AnswerOption, EnableWhen, Item
 from edc.library import CtcaeTerminology
+from edc.protocol.edit_checks import EditCheck
 from edc.protocol.forms import FormContent
 
 R4_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
@@ -272,3 +273,89 @@ def ae_form(ctx: CompileContext) -> FormContent:
         variables=(),
         scores=(),
     )
+
+
+TOGGLE = f"{SDC}/sdc-questionnaire-answerOptionsToggleExpression"
+CONSTRAINT = f"{EXT}/questionnaire-constraint"
+# The chosen term's code in the response being filled (SDC: %resource is the response).
+TERM_CODE = "%resource.item.where(linkId='ae-term').answer.value.code"
+GRADE_CODES = "item.where(linkId='ae-grade').answer.value.code"
+
+
+def _lacking(ctcae: CtcaeTerminology, grade: int) -> str:
+    """A FHIRPath string of the terms that do not define ``grade``: '|code|code|...|'."""
+    codes = sorted(str(t.meddra_code) for t in ctcae.terms if grade not in t.allowed_grades())
+    return "'|" + "|".join(codes) + "|'"
+
+
+def _defines(ctcae: CtcaeTerminology, grade: int, term: str) -> str:
+    """FHIRPath: true unless ``term`` (an expression) is a term that lacks ``grade``; true when
+    no term is chosen yet."""
+    return f"{_lacking(ctcae, grade)}.contains('|' & {term} & '|').not()"
+
+
+def grade_checks(ctx: CompileContext) -> list[EditCheck]:
+    """The AE form's rules for a form filler (SDC ``questionnaire-constraint``, evaluated on
+    the response): the grade is one the chosen CTCAE term defines (issue 12 item 4), and grade
+    5 goes with outcome fatal and the seriousness criterion "results in death". The sync
+    applies the same rules on ingest (``edc.sync.safety``), the web entry page too."""
+    ctcae = terminology(ctx)
+    form = ctx.protocol.adverse_events.form_id
+    per_grade = " and ".join(
+        f"($this = '{code}' implies {_defines(ctcae, grade, TERM_CODE)})"
+        for grade, (code, _) in enumerate(GRADES, 1)
+    )
+    death = GRADES[4][0]
+    return [
+        EditCheck(
+            id="ae-grade-defined",
+            form=form,
+            item="ae-grade",
+            expression=f"{GRADE_CODES}.all({per_grade})",
+            message=(
+                f"The grade must be one CTCAE {ctcae.version} defines for the chosen term "
+                "(for example Back pain has grades 1 to 3 only)"
+            ),
+        ),
+        EditCheck(
+            id="ae-grade-5-death",
+            form=form,
+            item="ae-grade",
+            expression=(
+                f"({GRADE_CODES} contains '{death}') = "
+                f"(item.where(linkId='ae-outcome').answer.value.code contains '{death}') and "
+                f"(({GRADE_CODES} contains '{death}') implies "
+                f"(item.where(linkId='ae-seriousness').answer.value.code contains '{death}'))"
+            ),
+            message=(
+                "Grade 5 (death) goes with outcome fatal and the seriousness criterion "
+                "'results in death', and the reverse"
+            ),
+        ),
+    ]
+
+
+def toggle_grades(ctx: CompileContext, questionnaire: dict[str, Any]) -> None:
+    """Offer on the AE form's grade question only the grades the chosen term defines: SDC
+    ``answerOptionsToggleExpression`` (an option stays enabled while its expression is true).
+    Renderers without it still offer grades 1-5; ``grade_checks`` then refuses the response."""
+    ctcae = terminology(ctx)
+    for item in questionnaire["item"]:
+        if item["linkId"] != "ae-grade":
+            continue
+        item.setdefault("extension", []).extend(
+            {
+                "url": TOGGLE,
+                "extension": [
+                    {"url": "option", "valueCoding": option["valueCoding"]},
+                    {
+                        "url": "expression",
+                        "valueExpression": {
+                            "language": "text/fhirpath",
+                            "expression": _defines(ctcae, grade, TERM_CODE),
+                        },
+                    },
+                ],
+            }
+            for grade, option in enumerate(item["answerOption"], 1)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -99,6 +100,32 @@ def test_a_wrong_adverse_event_is_refused_naming_the_field(
     assert refused.status_code == 422
     problems = refused.json()["problems"]
     assert any(p["field"] == field and message in p["message"] for p in problems), problems
+    assert counts(seeded) == before
+
+
+def test_the_page_refuses_an_undefined_grade_and_offers_the_terms_grades(
+    seeded: Seeded, as_user
+) -> None:
+    api = as_user("coord1")
+    before = counts(seeded)
+    page = f"/studies/MINI-01/subjects/{seeded.subject(0)}/adverse-events"
+    form = {
+        "term": "Back pain",
+        "grade": "5",
+        "serious": "yes",
+        "criteria": ["C48275"],
+        "onset": "2026-03-24T20:15",
+        "relatedness": "C53258",
+        "outcome": "C48275",
+        "tz_offset": "+08:00",
+    }
+    refused = api.send("POST", page, data=form)
+    assert refused.status_code == 422
+    assert "grade 5 is not defined for Back pain (grades: 1, 2, 3)" in refused.text
+    shown = {int(g) for g in re.findall(r'name="grade" value="(\d)"', refused.text)}
+    assert shown == {1, 2, 3}  # the page shown again offers Back pain's grades only
+    blank = api.get(f"{page}/new")
+    assert {int(g) for g in re.findall(r'name="grade" value="(\d)"', blank.text)} == {1, 2, 3, 4, 5}
     assert counts(seeded) == before
 
 

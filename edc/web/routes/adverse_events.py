@@ -103,6 +103,9 @@ def _form_page(
         subject = subjects.get_subject(session=session, access=auth.access, code=code)
         auth.access.require("enter_data", subject.site_id)
     protocol = auth.definition.protocol.adverse_events
+    # A page shown again (a refused entry) offers only the chosen term's grades, as the script
+    # does once a term is picked; before that, grades 1-5.
+    chosen = adverse_events.find_term(auth.definition, str((values or {}).get("term") or ""))
     return pages.render(
         request,
         "adverse_event.html",
@@ -116,6 +119,11 @@ def _form_page(
         criteria=SERIOUSNESS_CRITERIA,
         hours=protocol.serious_report_hours,
         ctcae_version=auth.definition.ctcae.version,
+        grades=(
+            {g: text for g, text in sorted(chosen.grades.items()) if text is not None}
+            if chosen is not None
+            else dict.fromkeys(range(1, 6), "")
+        ),
     )
 
 

@@ -7,33 +7,10 @@
 // item LHC-Forms calculated ({linkId: value or null}).
 "use strict";
 const fs = require("fs");
-const path = require("path");
-const { JSDOM, VirtualConsole } = require("jsdom");
+const { load } = require("./dom");
 
-const SCRIPTS = ["zone.min.js", "runtime.js", "polyfills.js", "main.js", "lformsFHIR.min.js"];
 const CALCULATED =
   "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression";
-
-function load(dir) {
-  const console_ = new VirtualConsole();
-  const errors = [];
-  console_.on("error", (...args) => errors.push(args.map((a) => String(a && a.stack ? a.stack : a)).join(" ").slice(0, 500)));
-  console_.on("jsdomError", (error) => errors.push(String(error && error.message)));
-  const dom = new JSDOM('<!DOCTYPE html><html><body><div id="form"></div></body></html>', {
-    runScripts: "outside-only",
-    pretendToBeVisual: true,
-    url: "http://localhost/",
-    virtualConsole: console_,
-  });
-  // Layout only (column widths); jsdom has no layout engine.
-  dom.window.ResizeObserver = class {
-    observe() {}
-    unobserve() {}
-    disconnect() {}
-  };
-  for (const name of SCRIPTS) dom.window.eval(fs.readFileSync(path.join(dir, name), "utf8"));
-  return { window: dom.window, errors };
-}
 
 function calculatedIds(items, found = []) {
   for (const item of items || []) {
