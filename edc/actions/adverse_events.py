@@ -29,12 +29,12 @@ from edc.compiler.adverse_events import (
     severity,
 )
 from edc.library import CtcaeTerm
+from edc.library.ctcae import MEDDRA
 from edc.sync import load_scope
 from edc.sync.safety import BACKPORT, NCIT, R4_OUTCOME
 from edc.trial.expectedness import is_expected
 from edc.warehouse import casebook, db, study_overview
 
-MEDDRA = "https://www.meddra.org"
 SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 # NCIt outcome -> R4 AdverseEvent.outcome (mapping guide 6.3: dual-coded).
 R4_OUTCOME_OF = {

@@ -1,9 +1,13 @@
 """Adverse-event settings -> the CTCAE CodeSystem, the study's AE ValueSets and the AE form.
 
-CTCAE terms are MedDRA Lowest Level Terms (mapping guide 6.2): the CodeSystem's codes are the
-MedDRA LLT codes with the CTCAE term as display and the grade definitions as properties; when
-sent to an EHR an AdverseEvent codes ``event`` with MedDRA itself. Grade, seriousness criteria,
-relatedness and outcome use the NCIt codes of the AE Clinical Research R4 backport value sets.
+CTCAE terms are MedDRA Lowest Level Terms (mapping guide 6.2), and MedDRA is the one code
+system of the term codes everywhere (issue 12 item 4): the ValueSets, so the AE form's answers,
+and the AdverseEvents (``event``) code them with ``https://www.meddra.org``. The CTCAE
+CodeSystem is a supplement of MedDRA: the LLT codes with the CTCAE term as display and the SOC
+and grade definitions as properties. (Before, the ValueSets used the supplement's own URL as
+the system; the sync still accepts that system for AdverseEvents, ``edc.sync.scope``.) Grade,
+seriousness criteria, relatedness and outcome use the NCIt codes of the AE Clinical Research R4
+backport value sets.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from edc.compiler.datatypes import EXT, NCIT, SDC
 from edc.compiler.naming import shared_id
 from edc.items.model import AnswerOption, EnableWhen, Item
 from edc.library import CtcaeTerminology
+from edc.library.ctcae import MEDDRA
 from edc.protocol.edit_checks import EditCheck
 from edc.protocol.forms import FormContent
 
@@ -99,12 +104,14 @@ def ctcae_code_system(ctx: CompileContext) -> dict[str, Any]:
         "status": "active",
         "publisher": "US National Cancer Institute (CTEP)",
         "description": (
-            f"Each code is the MedDRA {ctcae.meddra_version} Lowest Level Term code of the "
-            "CTCAE term; properties hold the SOC and the grade definitions."
+            f"A supplement of MedDRA {ctcae.meddra_version}: each code is the Lowest Level Term "
+            "code of a CTCAE term (system https://www.meddra.org in ValueSets and "
+            "AdverseEvents); properties hold the SOC and the grade definitions."
         ),
         "copyright": ctcae.source,
         "caseSensitive": True,
-        "content": "complete",
+        "content": "supplement",
+        "supplements": f"{MEDDRA}|{ctcae.meddra_version}",
         "count": len(concepts),
         "property": properties,
         "concept": concepts,
@@ -130,7 +137,18 @@ def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
         "name": ctx.naming.computable_name("AE", "terms"),
         "title": f"{ctx.protocol.study.short_title} adverse event terms (CTCAE {ctcae.version})",
         "status": "active",
-        "compose": {"include": [{"system": ctcae_url(ctx), "version": ctcae.version}]},
+        "compose": {
+            "include": [
+                {
+                    "system": MEDDRA,
+                    "version": ctcae.meddra_version,
+                    "concept": [
+                        {"code": str(term.meddra_code), "display": term.term}
+                        for term in ctcae.terms
+                    ],
+                }
+            ]
+        },
     }
     timestamp = ctx.date or CTCAE_PUBLISHED.get(ctcae.version)
     if timestamp is not None:
@@ -139,8 +157,8 @@ def terms_value_set(ctx: CompileContext) -> dict[str, Any]:
             "total": len(ctcae.terms),
             "contains": [
                 {
-                    "system": ctcae_url(ctx),
-                    "version": ctcae.version,
+                    "system": MEDDRA,
+                    "version": ctcae.meddra_version,
                     "code": str(term.meddra_code),
                     "display": term.term,
                 }
@@ -158,7 +176,7 @@ def expected_value_set(ctx: CompileContext) -> dict[str, Any]:
         term = ctcae.find_term(expected.term)
         if term is not None:
             concepts.setdefault(str(term.meddra_code), term.term)
-    include: dict[str, Any] = {"system": ctcae_url(ctx), "version": ctcae.version}
+    include: dict[str, Any] = {"system": MEDDRA, "version": ctcae.meddra_version}
     if concepts:
         include["concept"] = [{"code": code, "display": text} for code, text in concepts.items()]
     value_set = {

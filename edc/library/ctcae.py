@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 OTHER_SPECIFY_SUFFIX = " - Other, specify"
+# The code system of CTCAE term codes (MedDRA LLT codes) in ValueSets, forms and AdverseEvents:
+# HL7 THO's URI for MedDRA.
+MEDDRA = "https://www.meddra.org"
 
 # The MedDRA version each CTCAE release is coded with.
 MEDDRA_VERSION = {"5.0": "20.1", "6.0": "28.0"}

@@ -15,12 +15,11 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from edc.library.ctcae import MEDDRA
 from edc.sync.qindex import QuestionnaireIndex, build_index, value_set_codes
 from edc.warehouse import studies
 from edc.warehouse.tables.fhir import PublishedDefinitionRow
 from edc.warehouse.tables.study import ProtocolVersionRow
-
-MEDDRA = "https://www.meddra.org"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from edc.compiler.adverse_events import GRADES, OUTCOMES
 from edc.library import CtcaeTerm, CtcaeTerminology
+from edc.library.ctcae import MEDDRA
 from edc.protocol.model import AdverseEvents
 from edc.synth import clinical, ids
 from edc.synth.profile import AdverseEventRate, TestSae
@@ -305,7 +306,7 @@ def resource(event: Occurrence, number: int, ctx: AeContext) -> dict[str, Any]:
         "event": {
             "coding": [
                 {
-                    "system": "https://www.meddra.org",
+                    "system": MEDDRA,
                     "version": ctx.meddra_version,
                     "code": str(event.term.meddra_code),
                     "display": event.term.term,

@@ -12,10 +12,12 @@ import fhirkit
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from edc.actions import adverse_events
 from edc.cli import main
 from edc.compiler import CompiledStudy, compile_protocol
 from edc.library import Library
 from edc.protocol import load_protocol, parse_protocol
+from edc.synth import adverse_events as synth_adverse_events
 from tests.compiler.conftest import PROTOCOLS
 
 
@@ -271,5 +273,23 @@ def test_the_ae_term_value_set_ships_its_expansion(minimal: CompiledStudy) -> No
     assert {(c["code"], c["display"]) for c in expansion["contains"]} == {
         (c["code"], c["display"]) for c in ctcae["concept"]
     }
-    assert {c["system"] for c in expansion["contains"]} == {ctcae["url"]}
+    assert {c["system"] for c in expansion["contains"]} == {"https://www.meddra.org"}
     assert expansion["timestamp"]
+
+
+def test_one_code_system_for_the_ctcae_terms(minimal: CompiledStudy) -> None:
+    # MedDRA codes the terms in the ValueSets (so in the AE form's answers) as in the
+    # AdverseEvents edc writes; the CTCAE CodeSystem supplements MedDRA with the grades.
+    meddra = "https://www.meddra.org"
+    ctcae = minimal.find("CodeSystem", "ctcae-5.0")
+    assert ctcae is not None
+    assert (ctcae["content"], ctcae["supplements"]) == ("supplement", f"{meddra}|20.1")
+    for value_set_id in ("mini-01-ae-terms-1.0", "mini-01-expected-aes-1.0"):
+        value_set = minimal.find("ValueSet", value_set_id)
+        assert value_set is not None
+        assert [i["system"] for i in value_set["compose"]["include"]] == [meddra]
+    terms = minimal.find("ValueSet", "mini-01-ae-terms-1.0")
+    assert terms is not None
+    listed = terms["compose"]["include"][0]["concept"]
+    assert len(listed) == 837 and {"code": "10003988", "display": "Back pain"} in listed
+    assert meddra == adverse_events.MEDDRA == synth_adverse_events.MEDDRA

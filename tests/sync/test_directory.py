@@ -111,6 +111,19 @@ def test_a_second_run_reads_only_what_was_appended(
     assert warehouse.count("subject") == 6 and warehouse.duplicates() == {}
 
 
+def test_an_event_coded_with_the_ctcae_code_system_url_still_ingests(
+    warehouse: Warehouse, tmp_path: Path, clock: FixedClock
+) -> None:
+    # Before issue 12 item 4, term codes carried the CTCAE CodeSystem's own URL as system (now
+    # a supplement of MedDRA, whose URI codes the terms everywhere): such events still ingest.
+    trial = trialdata.build(warehouse.study.checked.compiled, 2)
+    for event in trial.resources["AdverseEvent"]:
+        event["event"]["coding"][0]["system"] = "https://edc.example.org/fhir/CodeSystem/ctcae"
+    _sync(warehouse, trial.write(tmp_path / "export"), clock)
+    assert warehouse.count("data_problem") == 0
+    assert warehouse.rows("SELECT DISTINCT meddra_llt_code FROM adverse_event") == [("10028813",)]
+
+
 def test_bad_input_is_kept_raw_as_problems_and_never_half_loaded(
     warehouse: Warehouse, tmp_path: Path, clock: FixedClock
 ) -> None:
