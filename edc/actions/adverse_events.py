@@ -311,6 +311,8 @@ class SeriousEventLine:
     grade: int
     onset: dt.date
     clock: ReportingClock
+    verbatim: str | None = None  # the "Other, specify" text
+    expected: bool = True  # on the protocol's expected list (term, and specify text)
 
 
 def serious_event_lines(
@@ -321,7 +323,8 @@ def serious_event_lines(
     now: dt.datetime,
     days: int = 90,
 ) -> list[SeriousEventLine]:
-    """Serious events of the last ``days`` days with their reporting clocks."""
+    """Serious events of the last ``days`` days with their reporting clocks, and whether
+    each is expected (an unexpected one may need expedited reporting)."""
     hours = definition.protocol.adverse_events.serious_report_hours
     events = study_overview.list_serious_events(
         session=session,
@@ -338,6 +341,8 @@ def serious_event_lines(
             e.grade,
             e.onset,
             reporting_clock(aware_time(session, e.raw_resource_id), e.reported_at, hours, now),
+            e.verbatim,
+            is_expected(definition.protocol.adverse_events.expected, e.term, e.verbatim),
         )
         for e in events
     ]

@@ -26,6 +26,7 @@ from edc.protocol.model import AdverseEvents
 from edc.synth import clinical, ids
 from edc.synth.profile import AdverseEventRate, TestSae
 from edc.synth.rng import Draw
+from edc.trial.expectedness import is_expected
 
 BACKPORT = "http://hl7.org/fhir/uv/ae-research-backport-ig/StructureDefinition"
 NCIT = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
@@ -96,7 +97,6 @@ def draw_events(
     test_sae: TestSae | None = None,
 ) -> list[Occurrence]:
     """Every AE of one subject, by onset."""
-    expected = {e.term for e in settings.expected}
     events: list[Occurrence] = []
     for rate in table:
         term = ctcae.find_term(rate.term)
@@ -122,7 +122,7 @@ def draw_events(
                     level,
                     late_share,
                     settings,
-                    term.term in expected,
+                    is_expected(settings.expected, term.term, rate.specify),
                 )
             )
     if sentinel:
@@ -131,7 +131,15 @@ def draw_events(
             rate, term = pick
             onset = min(index_day + dt.timedelta(days=1), last_day)
             event = _occurrence(
-                draw, rate, term, 3, onset, None, 1.0, settings, term.term in expected
+                draw,
+                rate,
+                term,
+                3,
+                onset,
+                None,
+                1.0,
+                settings,
+                is_expected(settings.expected, term.term, rate.specify),
             )
             events.append(event)
     return sorted(events, key=lambda e: (e.onset, e.detected_minute))

@@ -145,6 +145,7 @@ class SeriousEvent:
     onset: dt.date
     reported_at: dt.datetime | None
     raw_resource_id: int | None
+    verbatim: str | None  # the "Other, specify" text
 
 
 def list_serious_events(
@@ -161,6 +162,7 @@ def list_serious_events(
             AdverseEventRow.onset_date,
             AdverseEventRow.reported_at,
             AdverseEventRow.raw_resource_id,
+            AdverseEventRow.verbatim,
         )
         .join(SubjectRow, SubjectRow.id == AdverseEventRow.subject_id)
         .join(SiteRow, SiteRow.id == SubjectRow.site_id)

@@ -188,6 +188,8 @@ class SeriousEventPublic(Public):
     grade: int
     onset: dt.date
     clock: ClockPublic
+    verbatim: str | None = None
+    expected: bool = True
 
 
 class DashboardPublic(Public):

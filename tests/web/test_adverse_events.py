@@ -129,6 +129,24 @@ def test_the_page_refuses_an_undefined_grade_and_offers_the_terms_grades(
     assert counts(seeded) == before
 
 
+def test_the_dashboard_tells_unexpected_serious_events(seeded: Seeded, as_user) -> None:
+    # The expected list names Radiculitis; an "Other, specify" event is expected only for the
+    # specify text the protocol lists (none in this protocol), so seed migration is unexpected.
+    api = as_user("coord1")
+    other = "Injury, poisoning and procedural complications - Other, specify"
+    for term, verbatim in (("Radiculitis", ""), (other, "seed migration")):
+        body = {**SERIOUS, "term": term, "verbatim": verbatim}
+        created = api.send(
+            "POST", f"{STUDY}/subjects/{seeded.subject(0)}/adverse-events", json=body
+        )
+        assert created.status_code == 201, created.text
+    lines = api.get(f"{STUDY}/dashboard").json()["serious_events"]
+    told = {(e["term"], e["verbatim"], e["expected"]) for e in lines}
+    assert {("Radiculitis", None, True), (other, "seed migration", False)} <= told
+    page = api.get("/studies/MINI-01").text
+    assert "seed migration" in page and "unexpected" in page
+
+
 def test_other_specify_keeps_the_verbatim_text(seeded: Seeded, as_user) -> None:
     api = as_user("coord1")
     body = {
