@@ -257,7 +257,26 @@ def test_fhirpath_names_that_would_evaluate_to_nothing_are_errors(
 def test_an_element_missing_after_of_type_is_an_error(
     write_protocol: Callable[[str], Path], minimal_text: str, library: Library
 ) -> None:
-    text = minimal_text.replace(".value.value.aggregate(", ".valu.value.aggregate(")
+    text = minimal_text.replace(").value.where(code = '10*9/L'", ").valu.where(code = '10*9/L'")
     (problem,) = problems_of(write_protocol(text), library)
     assert problem.field == "eligibility.exclusion[0].expression"
     assert "'valu' is not an element of Observation" in problem.message
+
+
+def test_a_quantity_compared_without_its_unit_is_an_error(
+    write_protocol: Callable[[str], Path],
+    minimal_text: str,
+    library: Library,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Issue 12 item 8: platelets read as value.value pass whatever unit the lab used.
+    unit = ".value.where(code = '10*9/L' or code = '10*3/uL').value"
+    assert unit in minimal_text
+    text = minimal_text.replace(unit, ".value.value")
+    path = write_protocol(text)
+    (problem,) = problems_of(path, library)
+    assert problem.field == "eligibility.exclusion[0].expression"
+    assert problem.where == f"{path}:{line_of(text, 'expression: >-')}"
+    assert "whatever its unit" in problem.message and "35 mm" in problem.message
+    assert main(["protocol", "check", str(path)]) == errors.EXIT_BAD_INPUT
+    assert "whatever its unit" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from edc.trial.eligibility import patient_record, screen
 
 STUDIES = Path(__file__).parents[2] / "fhir_mappings" / "studies"
 LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
 LOCAL = "https://edc.example.org/fhir/CodeSystem/spine-oncology"
 SCREENING = dt.date(2027, 2, 1)
 VERTEBRAE = (
@@ -31,13 +32,18 @@ def prd() -> Protocol:
     return Protocol.model_validate(document.data)
 
 
-def lab(code: str, value: float, days_before: int) -> dict[str, Any]:
+# The unit each lab is recorded in unless a test says otherwise (UCUM).
+UNITS = {"777-3": "10*9/L", "6301-6": "{INR}", "38214-3": "{score}"}
+
+
+def lab(code: str, value: float, days_before: int, unit: str | None = None) -> dict[str, Any]:
+    ucum = unit or UNITS[code]
     return {
         "resourceType": "Observation",
         "status": "final",
         "code": {"coding": [{"system": LOINC, "code": code}]},
         "effectiveDateTime": (SCREENING - dt.timedelta(days=days_before)).isoformat(),
-        "valueQuantity": {"value": value},
+        "valueQuantity": {"value": value, "unit": ucum, "system": UCUM, "code": ucum},
     }
 
 
@@ -126,6 +132,30 @@ def test_each_criterion_rejects_its_own_failure(prd: Protocol, change: Any, crit
     screening = screen(prd.eligibility, patient_record(record), SCREENING, only_ehr=True)
     assert screening.failed() == [criterion]
     assert screening.overall == "ineligible"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "result"),
+    [
+        (35, "mm", "not_met"),  # 3.5 cm: passed '>= 4' while the unit was ignored
+        (45, "mm", "met"),
+        (4.5, "cm", "met"),
+        (3.5, "cm", "not_met"),
+        (7.5, "%", "unknown"),  # a unit the criterion does not know: not a pass
+    ],
+)
+def test_vas_is_read_in_its_unit(prd: Protocol, value: float, unit: str, result: str) -> None:
+    record = eligible_patient()
+    record[3] = lab("38214-3", value, 3, unit)
+    assert results(prd, record)["IN07"] == result
+
+
+def test_platelets_in_another_unit_are_unknown_not_a_pass(prd: Protocol) -> None:
+    record = eligible_patient()
+    record[1] = lab("777-3", 180_000, 5, "/uL")  # per microlitre: not a unit the criterion reads
+    assert results(prd, record)["EX02"] == "unknown"
+    record[1] = lab("777-3", 60, 5, "10*3/uL")  # the same number as 10*9/L
+    assert results(prd, record)["EX02"] == "met"
 
 
 def test_missing_data_is_unknown_not_a_pass(prd: Protocol) -> None:

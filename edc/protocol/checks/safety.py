@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from edc import fhirpath
@@ -12,6 +13,8 @@ from edc.protocol.model import Protocol
 
 # What an eligibility expression is evaluated with (edc.protocol.model.Criterion).
 CRITERION_VARIABLES = ("patient", "screeningDate")
+# ``value.value``: the number of a valueQuantity (or of a component's), read whatever its unit.
+_UNITLESS_NUMBER = re.compile(r"\bvalue\s*\.\s*value\b")
 
 
 def check(protocol: Protocol, library: Library, report: Reporter) -> None:
@@ -46,6 +49,21 @@ def _check_eligibility(protocol: Protocol, report: Reporter) -> None:
                 )
                 for problem in found:
                     report.add((*path, "expression"), problem)
+                for problem in unit_problems(criterion.expression):
+                    report.add((*path, "expression"), problem)
+
+
+def unit_problems(expression: str) -> list[str]:
+    """A Quantity's number compared without its unit (issue 12 item 8): a VAS recorded as
+    35 mm passes ``>= 4`` meant in cm, platelets in 10*3/uL or 10*9/L look alike by luck.
+    The expression must name the unit it expects, or convert."""
+    if not _UNITLESS_NUMBER.search(expression):
+        return []
+    return [
+        "reads a Quantity's number (value.value) whatever its unit, so a VAS of 35 mm passes "
+        "'>= 4' meant in cm: name the unit, e.g. value.where(code = '10*9/L').value, or "
+        "convert, e.g. value.select(iif(code = 'mm', value / 10, iif(code = 'cm', value, {})))"
+    ]
 
 
 def _name_problems(expression: str) -> list[str]:
