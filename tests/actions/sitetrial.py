@@ -81,7 +81,12 @@ def hemoglobin(pid: str, value: float, days_before: int, version: str = "1") -> 
         "subject": {"reference": f"Patient/{pid}"},
         # Late in the day, in the hospital's own offset: the date is what counts.
         "effectiveDateTime": f"{when.isoformat()}T23:10:00+01:00",
-        "valueQuantity": {"value": value, "unit": "g/dL", "system": "http://unitsofmeasure.org"},
+        "valueQuantity": {
+            "value": value,
+            "unit": "g/dL",
+            "system": "http://unitsofmeasure.org",
+            "code": "g/dL",
+        },
     }
 
 
