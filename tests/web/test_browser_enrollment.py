@@ -52,7 +52,12 @@ def platelets(pid: str, value: float) -> dict[str, Any]:
         "code": {"coding": [{"system": LOINC, "code": "777-3", "display": "Platelets"}]},
         "subject": {"reference": f"Patient/{pid}"},
         "effectiveDateTime": "2026-03-02T07:30:00+00:00",
-        "valueQuantity": {"value": value, "unit": "10*9/L", "system": "http://unitsofmeasure.org"},
+        "valueQuantity": {
+            "value": value,
+            "unit": "10*9/L",
+            "system": "http://unitsofmeasure.org",
+            "code": "10*9/L",
+        },
     }
 
 
