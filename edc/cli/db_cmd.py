@@ -1,4 +1,4 @@
-"""`edc db upgrade|downgrade|current|revision`: manage the warehouse schema."""
+"""`edc db upgrade|downgrade|current|backfill|revision`: manage the warehouse schema."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from edc.cli import render, state
 from edc.cli.options import FormatOption
 
 if TYPE_CHECKING:
+    from edc.actions.backfill import BackfillResult
     from edc.actions.db import SchemaState
 
 app = typer.Typer(
@@ -72,6 +73,24 @@ def current(fmt: FormatOption = render.Format.table) -> None:
         headline=lambda s: f"{s.revision or 'base'} (newest: {s.head})"
     )
     state.emit(db.current(state.settings()), fmt, view)
+
+
+@app.command()
+def backfill(fmt: FormatOption = render.Format.table) -> None:
+    """Fill columns later revisions added to rows synced before them, from the raw resources.
+
+    Adverse events: the onset and resolution times and the 'Other, specify' text. Audited;
+    rows of frozen or locked subjects are left alone; running it again changes nothing.
+    """
+    from edc.actions import backfill as backfill_action
+
+    view: render.View[BackfillResult] = render.View(
+        headline=lambda r: (
+            f"adverse events: {r.filled} filled of {r.examined} with empty columns"
+            + (f", {r.closed} of frozen or locked subjects left as they are" if r.closed else "")
+        )
+    )
+    state.emit(backfill_action.backfill(state.settings()), fmt, view)
 
 
 @app.command()

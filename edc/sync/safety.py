@@ -147,11 +147,11 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
         "grade": grade,
         "serious": "serious" in serious,
         "attribution": attribution,
-        "verbatim": _verbatim(resource.get("event")),
+        "verbatim": verbatim(resource.get("event")),
         "onset_date": onset,
-        "onset_at": _instant(resource.get("date")),
+        "onset_at": instant(resource.get("date")),
         "resolution_date": resolved,
-        "resolved_at": _instant(_resolve_value(resource.get("extension"))),
+        "resolved_at": instant(resolve_value(resource.get("extension"))),
         "outcome": outcome,
         "reported_at": date_time(resource.get("recordedDate")),
     }
@@ -224,22 +224,22 @@ def _grade(extensions: Any) -> int | None:
     return None
 
 
-def _resolve_value(extensions: Any) -> Any:
+def resolve_value(extensions: Any) -> Any:
     for extension in _extensions(extensions, "resolve-date"):
         return extension.get("valueDateTime") or extension.get("valueDate")
     return None
 
 
 def _resolved(extensions: Any) -> dt.date | None:
-    return date(_resolve_value(extensions))
+    return date(resolve_value(extensions))
 
 
-def _instant(value: Any) -> dt.datetime | None:
+def instant(value: Any) -> dt.datetime | None:
     """The instant of a FHIR dateTime that has a time (None for a date alone: day precision)."""
     return date_time(value) if isinstance(value, str) and "T" in value else None
 
 
-def _verbatim(event: Any) -> str | None:
+def verbatim(event: Any) -> str | None:
     text = event.get("text") if isinstance(event, dict) else None
     return text.strip() or None if isinstance(text, str) else None
 

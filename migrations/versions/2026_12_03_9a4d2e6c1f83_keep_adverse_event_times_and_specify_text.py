@@ -4,7 +4,8 @@ AdverseEvent.date and the resolve-date extension are FHIR dateTimes: ``onset_at`
 ``resolved_at`` keep the instant when the source gave a time (NULL: it gave a date only, the
 precision of ``onset_date`` / ``resolution_date``, which stay as they are). ``verbatim`` keeps
 the event's text, which tells "Other, specify" events apart (issue 12 items 4 and 5). Existing
-rows keep every value; their new columns start empty and fill when the event is next synced.
+rows keep every value; their new columns start empty: `edc db backfill` fills them from the
+raw resources (audited), and the sync fills them when an event changes.
 
 Revision ID: 9a4d2e6c1f83
 Revises: a4d2e8b1c9f3
