@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -28,9 +29,11 @@ from sqlalchemy.orm import Session
 
 from edc.actions import queries
 from edc.actions.workspace import Study
+from edc.compiler import adverse_events
 from edc.compiler.naming import Naming
+from edc.library import load_library
 from edc.protocol import forms as protocol_forms
-from edc.protocol.edit_checks import other_forms
+from edc.protocol.edit_checks import EditCheck, other_forms
 from edc.trial import detectors
 from edc.trial import edit_checks as rules
 from edc.warehouse import audit
@@ -72,7 +75,7 @@ class _Response:
 
 def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
     """Evaluate every edit check and reconcile the ``edit_check`` queries (see the module)."""
-    checks = study.protocol.edit_checks
+    checks = [*study.protocol.edit_checks, *_builtin_checks(study)]
     if not checks:
         return CheckRun()
     urls = _form_urls(study)
@@ -123,6 +126,19 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
             _move(session, study, asked, "closed", response.id, now, CORRECTED)
             closed += 1
     return CheckRun(len(failing), opened, closed, reopened)
+
+
+def _builtin_checks(study: Study) -> list[EditCheck]:
+    """The AE form's own rules (a CTCAE grade the term defines; grade 5 with death): an AE
+    response filled in another renderer may break them."""
+    settings = study.protocol.adverse_events
+    return list(_grade_checks(settings.ctcae_version, settings.form_id))
+
+
+@functools.cache
+def _grade_checks(ctcae_version: str, form_id: str) -> tuple[EditCheck, ...]:
+    ctcae = load_library().find_ctcae(ctcae_version)
+    return () if ctcae is None else tuple(adverse_events.grade_checks(ctcae, form_id))
 
 
 def _form_urls(study: Study) -> dict[str, str]:

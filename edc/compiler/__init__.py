@@ -74,7 +74,9 @@ def compile_protocol(
     form_ids = {content.form_id for content in form_contents}
     # Checks reading only their own form can run in a form filler; the others need the EDC.
     single_form = [c for c in protocol.edit_checks if not other_forms(c, form_ids)]
-    ae_checks = adverse_events.grade_checks(ctx)
+    ae_checks = adverse_events.grade_checks(
+        adverse_events.terminology(ctx), protocol.adverse_events.form_id
+    )
     questionnaires = [
         builder.build(
             content,

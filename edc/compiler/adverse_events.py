@@ -312,13 +312,13 @@ def _defines(ctcae: CtcaeTerminology, grade: int, term: str) -> str:
     return f"{_lacking(ctcae, grade)}.contains('|' & {term} & '|').not()"
 
 
-def grade_checks(ctx: CompileContext) -> list[EditCheck]:
-    """The AE form's rules for a form filler (SDC ``questionnaire-constraint``, evaluated on
-    the response): the grade is one the chosen CTCAE term defines (issue 12 item 4), and grade
-    5 goes with outcome fatal and the seriousness criterion "results in death". The sync
-    applies the same rules on ingest (``edc.sync.safety``), the web entry page too."""
-    ctcae = terminology(ctx)
-    form = ctx.protocol.adverse_events.form_id
+def grade_checks(ctcae: CtcaeTerminology, form: str) -> list[EditCheck]:
+    """The AE form's rules (issue 12 item 4), evaluated on its response: the grade is one the
+    chosen CTCAE term defines, and grade 5 goes with outcome fatal and the seriousness
+    criterion "results in death". The compiled form carries them as SDC
+    ``questionnaire-constraint`` for form fillers; ``edc monitor run`` checks AE responses
+    with them (edit-check queries); AdverseEvents meet the same rules on ingest
+    (``edc.sync.safety``) and on the web entry page (``edc.actions.adverse_events``)."""
     per_grade = " and ".join(
         f"($this = '{code}' implies {_defines(ctcae, grade, TERM_CODE)})"
         for grade, (code, _) in enumerate(GRADES, 1)

@@ -152,3 +152,53 @@ def test_a_failing_check_opens_closes_and_reopens_its_query(env: Path, database:
     with Workspace.open(settings, user="demo-monitor") as workspace:
         queries.move(workspace, queries.MoveRequest(STUDY, query_id, "close", "source agrees"))
     assert _run(settings, AFTER_THE_TRIAL) == CheckRun(len(high), 0, 0, 0)
+
+
+def test_an_ae_response_with_a_grade_its_term_lacks_opens_a_query(
+    env: Path, database: Database
+) -> None:
+    # The AE form's built-in rules (issue 12 item 4) run with the protocol's edit checks: an
+    # AE response from another renderer (Back pain, grades 1-3, at grade 4) is asked about.
+    assert run_demo("--defect-rate", "0") == 0
+    settings = config.Settings(database_url=database.url, data_dir=env)
+    unlock(settings)
+    before = _run(settings, AFTER_THE_TRIAL)
+    # A VAS response of the 24-hour visit (whose forms include the AE form), made an AE form.
+    _, _, source, text_ = _rows(
+        database,
+        "SELECT f.id, f.subject_id, r.source, r.json_text FROM form_response f "
+        "JOIN raw_resource r ON r.id = f.raw_resource_id "
+        "WHERE f.questionnaire_url LIKE '%-vas' AND f.visit_id = 'H24' ORDER BY f.id",
+    )[0]
+    response = json.loads(text_)
+    response["id"] = "ae-from-another-renderer"
+    response["meta"] = {"versionId": "1"}
+    response["questionnaire"] = response["questionnaire"].replace("-vas|", "-ae|")
+    ncit = "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl"
+    response["item"] = [
+        {"linkId": "ae-term", "answer": [{"valueCoding": {
+            "system": "https://www.meddra.org", "code": "10003988", "display": "Back pain"}}]},
+        {"linkId": "ae-verbatim", "answer": [{"valueString": "back pain"}]},
+        {"linkId": "ae-onset", "answer": [{"valueDate": response["authored"][:10]}]},
+        {"linkId": "ae-grade", "answer": [{"valueCoding": {"system": ncit, "code": "C41337"}}]},
+        {"linkId": "ae-serious", "answer": [{"valueBoolean": False}]},
+        {"linkId": "ae-relatedness",
+         "answer": [{"valueCoding": {"system": ncit, "code": "C53258"}}]},
+        {"linkId": "ae-outcome", "answer": [{"valueCoding": {"system": ncit, "code": "C49494"}}]},
+    ]  # fmt: skip
+    with Workspace.open(settings) as workspace:
+        entry.ingest_entered(
+            workspace.engine,
+            study_code=STUDY,
+            source=source,
+            resource=response,
+            person=entry.Person("demo-coordinator-01", "site_staff"),
+            clock=FixedClock(AFTER_THE_TRIAL),
+        )
+    after = _run(settings, AFTER_THE_TRIAL)
+    assert (after.failing, after.opened) == (before.failing + 1, 1)
+    asked = _rows(
+        database,
+        "SELECT link_id, check_id, status FROM data_query WHERE check_id LIKE 'ae-%'",
+    )
+    assert asked == [("ae-grade", "ae-grade-defined", "open")]
