@@ -17,6 +17,16 @@ def _plan(seeded: Seeded, code: str, visit: str, target: dt.date, low: int, high
     with db.transaction(seeded.database.sessionmaker) as session:
         audit.bind(session, actor="test set-up", role="system", clock=seeded.clock)
         subject_id = session.scalar(select(SubjectRow.id).where(SubjectRow.subject_code == code))
+        # The sync's monitoring run may have planned the visit already: this plan replaces it.
+        planned = session.scalar(
+            select(PlannedVisitRow).where(
+                PlannedVisitRow.subject_id == subject_id, PlannedVisitRow.visit_id == visit
+            )
+        )
+        if planned is not None:
+            with audit.reason(session, "test set-up: a plan of its own"):
+                session.delete(planned)
+                session.flush()
         session.add(
             PlannedVisitRow(
                 subject_id=subject_id,
