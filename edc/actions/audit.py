@@ -40,6 +40,9 @@ class Verification:
     :ivar other_warehouses: checkpoints in the file that belong to other warehouses.
     :ivar latest_checkpoint: when the latest of them was written.
     :ivar checkpoint_added: when this verification's checkpoint was written.
+    :ivar derived_responses: with ``derived``, the form responses re-derived from their raw
+        resources and found to agree (None when not asked).
+    :ivar derived_item_values: with ``derived``, their item values compared.
     """
 
     rows: int
@@ -50,18 +53,32 @@ class Verification:
     other_warehouses: int | None
     latest_checkpoint: str | None
     checkpoint_added: str | None
+    derived_responses: int | None = None
+    derived_item_values: int | None = None
+
+
+# Differences listed in the error before "... and N more".
+SHOWN_DIFFERENCES = 20
 
 
 def verify(
-    settings: config.Settings, *, with_checkpoints: bool = True, clock: Clock | None = None
+    settings: config.Settings,
+    *,
+    with_checkpoints: bool = True,
+    derived: bool = False,
+    clock: Clock | None = None,
 ) -> Verification:
     """Recompute the audit hash chain, then check it against the checkpoints kept outside the
     database (rows cut off its end, or rewritten with every later hash recomputed, fail there);
     when all holds, append a checkpoint of it (event ``verify``).
 
     :param with_checkpoints: False checks the chain only (and writes no checkpoint).
+    :param derived: also re-derive the form responses and item values from the raw resources
+        they came from (``edc.sync.derived``): rows synced from a source have no audit rows of
+        their own (the raw resource version is audited), so this is what finds them changed.
     :raises errors.CheckFailedError: naming the first row that breaks the chain, or what the
-        checkpoints show (rows missing, rows rewritten, a checkpoint line not genuine).
+        checkpoints show (rows missing, rows rewritten, a checkpoint line not genuine), or with
+        ``derived``, each derived row (table:id field) its raw resource does not give.
     :raises errors.BadInputError: when the database is not migrated to this edc's schema, or
         the checkpoint file cannot be read.
     """
@@ -79,10 +96,12 @@ def verify(
                     f"{report.rows} rows before it verify; the last good hash is "
                     f"{report.head_hash}",
                 )
+            counts = _verify_derived(connection) if derived else (None, None)
             if not with_checkpoints:
                 return Verification(
-                    report.rows, report.head_seq, report.head_hash, None, None, None, None, None
-                )
+                    report.rows, report.head_seq, report.head_hash, None, None, None, None, None,
+                    *counts,
+                )  # fmt: skip
             finding = checkpoints.verify(connection, location, warehouse=warehouse)
             if finding.problem is not None:
                 raise errors.CheckFailedError(
@@ -108,7 +127,30 @@ def verify(
         other_warehouses=finding.other_warehouses,
         latest_checkpoint=finding.latest.at if finding.latest else None,
         checkpoint_added=written.at,
+        derived_responses=counts[0],
+        derived_item_values=counts[1],
     )
+
+
+def _verify_derived(connection: Connection) -> tuple[int, int]:
+    """(responses, item values) re-derived and found to agree with their raw resources.
+
+    :raises errors.CheckFailedError: listing the rows that do not.
+    """
+    from edc.sync import derived  # the sync package is heavy; only this option needs it
+
+    report = derived.find_differences(connection)
+    if report.differences:
+        found = report.differences
+        lines = [d.describe() for d in found[:SHOWN_DIFFERENCES]]
+        if len(found) > SHOWN_DIFFERENCES:
+            lines.append(f"... and {len(found) - SHOWN_DIFFERENCES:,} more")
+        raise errors.CheckFailedError(
+            f"derived data differs from the raw resources it came from: {len(found):,} "
+            "difference(s), changed outside edc (no audit row accounts for them)",
+            "\n".join(lines),
+        )
+    return report.responses, report.item_values
 
 
 def checkpoint(

@@ -36,6 +36,11 @@ def _intact(result: Verification) -> list[str]:
             f"checkpoints: {result.checkpoints_checked} of this warehouse hold, the latest of "
             f"{result.latest_checkpoint}"
         )
+    if result.derived_responses is not None:
+        lines.append(
+            f"derived data agrees with the raw resources: {result.derived_responses:,} form "
+            f"responses, {result.derived_item_values:,} item values"
+        )
     return lines
 
 
@@ -48,9 +53,20 @@ def verify(
             help="check the chain only (it cannot show rows cut off or recomputed)",
         ),
     ] = False,
+    derived: Annotated[
+        bool,
+        typer.Option(
+            "--derived",
+            help="also re-derive form responses and item values from their raw resources",
+        ),
+    ] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
     """Recompute the hash chain and check it against the checkpoints; exit 1 if broken.
+
+    With --derived, the rows normalized from received resources (audited once per resource
+    version, not row by row) are derived again from the stored raw resources; any row that
+    differs and that no audit row accounts for is listed (table:id field) and exits 1.
 
     The checkpoints (EDC_AUDIT_CHECKPOINTS, keyed by EDC_AUDIT_KEY_FILE) are kept outside the
     database: rows cut off the end of the trail, or rewritten with every later hash
@@ -58,7 +74,7 @@ def verify(
     """
     from edc.actions import audit
 
-    result = audit.verify(state.settings(), with_checkpoints=not skip_checkpoints)
+    result = audit.verify(state.settings(), with_checkpoints=not skip_checkpoints, derived=derived)
     state.emit(result, fmt, render.View(headline=_intact))
 
 

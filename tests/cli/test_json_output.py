@@ -49,6 +49,8 @@ KEYS: dict[str, list[str]] = {
         "other_warehouses",
         "latest_checkpoint",
         "checkpoint_added",
+        "derived_responses",
+        "derived_item_values",
     ],
     "generate": [
         "out",

@@ -1,0 +1,284 @@
+"""The normalized form tables re-derived from the raw resources they came from.
+
+A received QuestionnaireResponse version is the record (audited once, as its ``raw_resource``
+row); its ``form_response`` row and ``item_value`` rows are derived from it and carry its id
+(``form_response.raw_resource_id``). ``find_differences`` re-derives them the way sync does
+(``edc.sync.qcheck``) and reports every row that is not what its raw resource gives, unless a
+person changed it in edc with an audit row (the latest audit row of that field gives the value
+found). A row changed behind edc's back (raw SQL, a restored file) shows here; the hash chain
+alone cannot show it, since derived rows from sync have no audit rows of their own.
+
+``response_versions`` gives, for one response, the values of each stored version: the history
+of a synced value (``edc.actions.casebook``, the subject page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy.orm import Session
+
+from edc.sync import qcheck
+from edc.sync.incoming import date_time, reference_id
+from edc.sync.scope import StudyScope, load_scope
+from edc.warehouse import audit
+from edc.warehouse.base import table_of
+from edc.warehouse.tables import PatientLinkRow, StudyRow, SubjectRow
+from edc.warehouse.tables.audit import AuditEventRow
+from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow
+from edc.warehouse.tables.fhir import RawResourceRow
+
+_RESPONSE = table_of(FormResponseRow)
+_ITEM = table_of(ItemValueRow)
+_RAW = table_of(RawResourceRow)
+_AUDIT = table_of(AuditEventRow)
+_LINK = table_of(PatientLinkRow)
+_CHUNK = 1_000
+# form_response columns that the raw resource alone gives (visit_id depends on the Encounter).
+RESPONSE_FIELDS = (
+    "subject_id",
+    "questionnaire_url",
+    "questionnaire_version",
+    "fhir_version_id",
+    "status",
+    "authored",
+)
+ITEM_FIELDS = (*qcheck.VALUE_COLUMNS[2:], "questionnaire_url", "questionnaire_version")
+Key = tuple[str, int]  # (link_id, answer_index)
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """A derived row (or field) that its raw resource does not give.
+
+    :ivar table: the derived table (``form_response``, ``item_value``, or ``raw_resource`` for
+        a raw text that no longer matches its SHA-256).
+    :ivar record_id: the row's id, or ``response <id> <link_id>[<index>]`` for a missing row.
+    :ivar field: the column, or None for a whole row missing or extra.
+    :ivar in_table: the value found (canonical JSON), None for a missing row.
+    :ivar derived: the value the raw resource gives, None for an extra row.
+    """
+
+    table: str
+    record_id: str
+    field: str | None
+    in_table: str | None
+    derived: str | None
+    raw_resource_id: int
+
+    def describe(self) -> str:
+        """One line for a person."""
+        where = f"{self.table}:{self.record_id}" + (f" {self.field}" if self.field else "")
+        source = f"raw_resource:{self.raw_resource_id}"
+        if self.in_table is None:
+            return f"{where}: missing (derived from {source}: {self.derived})"
+        if self.derived is None:
+            return f"{where}: not derived from {source} (extra row {self.in_table})"
+        return f"{where}: {self.in_table} in the table, {self.derived} derived from {source}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DerivedReport:
+    """What re-deriving found: how many responses and item values were compared."""
+
+    responses: int
+    item_values: int
+    differences: list[Difference]
+
+
+def response_values(
+    scope: StudyScope, resource: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], dict[Key, tuple[Any, ...]]] | None:
+    """(url, version, versionId, status, authored) and the item values (``ITEM_FIELDS`` by
+    (link_id, answer_index)) a response gives, or None when it does not pass the checks."""
+    url, _, version = str(resource.get("questionnaire")).partition("|")
+    index = scope.questionnaires.get((url, version))
+    if index is None:
+        return None
+    checked = qcheck.check_response(index, resource)
+    if checked.problems:
+        return None
+    meta = resource.get("meta")
+    version_id = meta.get("versionId") if isinstance(meta, dict) else None
+    head = (url, version, version_id, resource.get("status"), date_time(resource.get("authored")))
+    values = {(str(v[0]), int(v[1])): (*v[2:], url, version) for v in checked.values}
+    return head, values
+
+
+def find_differences(connection: Connection) -> DerivedReport:
+    """Re-derive every study's normalized responses and item values from their raw resources."""
+    session = Session(bind=connection)
+    responses = values = 0
+    differences: list[Difference] = []
+    for study_id, code in connection.execute(select(StudyRow.id, StudyRow.code)).all():
+        scope = load_scope(session=session, study_code=str(code))
+        last = 0
+        while True:
+            found_rows = connection.execute(
+                select(_RESPONSE, _RAW.c.json_text, _RAW.c.sha256, _RAW.c.source)
+                .join(_RAW, _RAW.c.id == _RESPONSE.c.raw_resource_id)
+                .join(SubjectRow, SubjectRow.id == _RESPONSE.c.subject_id)
+                .where(SubjectRow.study_id == study_id, _RESPONSE.c.id > last)
+                .order_by(_RESPONSE.c.id)
+                .limit(_CHUNK)
+            ).mappings().all()  # fmt: skip
+            chunk: list[dict[str, Any]] = [dict(row) for row in found_rows]
+            if not chunk:
+                break
+            last = int(chunk[-1]["id"])
+            responses += len(chunk)
+            found, compared = _compare_chunk(connection, scope, chunk)
+            values += compared
+            differences += found
+    return DerivedReport(responses, values, _unaudited(connection, differences))
+
+
+def _compare_chunk(
+    connection: Connection, scope: StudyScope, chunk: Sequence[Mapping[str, Any]]
+) -> tuple[list[Difference], int]:
+    ids = [int(row["id"]) for row in chunk]
+    items: dict[int, dict[Key, Mapping[str, Any]]] = {}
+    query = select(_ITEM).where(_ITEM.c.response_id.in_(ids))
+    for item_row in connection.execute(query).mappings():
+        key = (str(item_row["link_id"]), int(item_row["answer_index"]))
+        items.setdefault(int(item_row["response_id"]), {})[key] = dict(item_row)
+    links = _links(connection, scope.study_id, chunk)
+    found: list[Difference] = []
+    compared = 0
+    for row in chunk:
+        raw_id, response_id = int(row["raw_resource_id"]), int(row["id"])
+        text = str(row["json_text"])
+        if hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
+            found.append(Difference("raw_resource", str(raw_id), "json_text", "(changed)",
+                                    f"sha256 {row['sha256']}", raw_id))  # fmt: skip
+            continue
+        resource = orjson.loads(text)
+        derived = response_values(scope, resource)
+        mine = items.get(response_id, {})
+        compared += len(mine)
+        if derived is None:
+            failed = "nothing (the response does not pass its checks)"
+            found.append(
+                Difference("form_response", str(response_id), None, "(row)", failed, raw_id)
+            )
+            continue
+        head, values = derived
+        patient = reference_id(resource.get("subject"), "Patient")
+        expected = (links.get((str(row["source"]), patient or "")), *head)
+        for name, value in zip(RESPONSE_FIELDS, expected, strict=True):
+            found += _field(_RESPONSE, str(response_id), name, row[name], value, raw_id)
+        for key in sorted(values.keys() | mine.keys()):
+            item, value = mine.get(key), values.get(key)
+            shown = f"response {response_id} {key[0]}[{key[1]}]"
+            if item is None:
+                found.append(Difference("item_value", shown, None, None,
+                                        _dump(ITEM_FIELDS, value), raw_id))  # fmt: skip
+            elif value is None:
+                found.append(Difference("item_value", str(item["id"]), None,
+                                        _dump(ITEM_FIELDS, item), None, raw_id))  # fmt: skip
+            else:
+                for name, derived_value in zip(ITEM_FIELDS, value, strict=True):
+                    found += _field(_ITEM, str(item["id"]), name, item[name], derived_value, raw_id)
+    return found, compared
+
+
+def _field(
+    table: Any, record_id: str, name: str, found: Any, derived: Any, raw_id: int
+) -> list[Difference]:
+    have, want = audit.value_json(table, name, found), audit.value_json(table, name, derived)
+    return [] if have == want else [Difference(table.name, record_id, name, have, want, raw_id)]
+
+
+def _dump(names: Sequence[str], values: Any) -> str:
+    if isinstance(values, Mapping):
+        values = [values[name] for name in names]
+    return ", ".join(
+        f"{name}={audit.value_json(_ITEM, name, value)}"
+        for name, value in zip(names, values, strict=True)
+        if value is not None
+    )
+
+
+def _links(
+    connection: Connection, study_id: int, chunk: Sequence[Mapping[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """(source, patient id) -> subject id, for the patients the chunk's responses name."""
+    patients = set()
+    for row in chunk:
+        patient = reference_id(orjson.loads(row["json_text"]).get("subject"), "Patient")
+        if patient:
+            patients.add(patient)
+    found = connection.execute(
+        select(_LINK.c.source, _LINK.c.patient_id, _LINK.c.subject_id).where(
+            _LINK.c.study_id == study_id, _LINK.c.patient_id.in_(sorted(patients))
+        )
+    )
+    return {(str(s), str(p)): int(subject) for s, p, subject in found if subject is not None}
+
+
+def _unaudited(connection: Connection, differences: list[Difference]) -> list[Difference]:
+    """The differences that no audit row accounts for: a field whose latest audit row set the
+    value found, or an extra row whose audited insert gave it, was changed by a person in edc."""
+    wanted = {(d.table, d.record_id) for d in differences if d.in_table is not None}
+    if not wanted:
+        return differences
+    latest: dict[tuple[str, str, str | None], tuple[str, str | None]] = {}
+    keys = sorted(wanted)
+    for start in range(0, len(keys), _CHUNK):
+        part = keys[start : start + _CHUNK]
+        rows = connection.execute(
+            select(_AUDIT.c.table_name, _AUDIT.c.record_id, _AUDIT.c.field, _AUDIT.c.action,
+                   _AUDIT.c.new_value)
+            .where(or_(*(and_(_AUDIT.c.table_name == t, _AUDIT.c.record_id == r)
+                         for t, r in part)))
+            .order_by(_AUDIT.c.seq)
+        )  # fmt: skip
+        for table, record, field, action, new_value in rows:
+            latest[(str(table), str(record), field)] = (str(action), new_value)
+    kept = []
+    for difference in differences:
+        key = (difference.table, difference.record_id, difference.field)
+        action, value = latest.get(key, ("", None))
+        if difference.field is not None and action == "update" and value == difference.in_table:
+            continue  # changed by a person in edc, audited with its reason
+        if difference.field is None and difference.in_table is not None and action == "insert":
+            continue  # added by a person in edc (its audited insert)
+        kept.append(difference)
+    return kept
+
+
+def response_versions(
+    connection: Connection, scope: StudyScope, raw_resource_id: int
+) -> list[tuple[int, dict[Key, tuple[Any, ...]] | None]]:
+    """Every stored version of the response whose raw row is ``raw_resource_id``, oldest first:
+    (raw id, its item values as ``response_values`` gives them, None if it fails its checks)."""
+    this = connection.execute(
+        select(_RAW.c.source, _RAW.c.resource_type, _RAW.c.logical_id).where(
+            _RAW.c.id == raw_resource_id
+        )
+    ).one()
+    rows = connection.execute(
+        select(_RAW.c.id, _RAW.c.json_text)
+        .where(
+            _RAW.c.source == this.source,
+            _RAW.c.resource_type == this.resource_type,
+            _RAW.c.logical_id == this.logical_id,
+            _RAW.c.id <= raw_resource_id,
+        )
+        .order_by(_RAW.c.id)
+    ).all()
+    found = []
+    for raw_id, text in rows:
+        derived = response_values(scope, orjson.loads(text))
+        found.append((int(raw_id), derived[1] if derived else None))
+    return found
+
+
+def scope_for(connection: Connection, study_code: str) -> StudyScope:
+    """The study's scope, read through ``connection``."""
+    return load_scope(session=Session(bind=connection), study_code=study_code)
