@@ -5,6 +5,10 @@ a visit by its id (``w4``), not by warehouse row ids. This joins the audit trail
 subject's records (the subject, consents, allocation, visits, form responses and their item
 values, adverse events, and the raw resources they came from) and labels every change with
 the subject, site, visit and form it concerns, oldest first.
+
+Values synced from a source have no audit rows of their own (issue 10: each received version
+is audited once, as its raw resource): their changes are derived from the stored versions of
+the response (``edc.sync.derived.synced_changes``), each labelled with its version's audit row.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import Connection, Select, and_, or_, select
 from edc import config, errors
 from edc.actions import blinding
 from edc.actions.audit import open_warehouse
+from edc.sync import derived
 from edc.warehouse import db
 from edc.warehouse.base import table_of
 from edc.warehouse.tables import (
@@ -85,9 +90,10 @@ def casebook(
             subject_id, study_code, site_code = _subject(connection, subject, study)
             records = _records(connection, subject_id, study_code, form)
             entries = _audit_rows(connection, records, since)
+            synced = _synced(connection, study_code, records, since)
     finally:
         engine.dispose()
-    shown = [
+    shown = sorted([
         CasebookEntry(
             seq=row["seq"],
             at=row["at"],
@@ -106,7 +112,10 @@ def casebook(
             reason=row["reason"],
         )
         for row in entries
-    ]
+    ] + [
+        dataclasses.replace(entry, study=study_code, site=site_code, subject=subject)
+        for entry in synced
+    ], key=lambda e: e.seq)  # fmt: skip
     if blinding.sees_arms(settings, study_code):
         return shown
     return blinding.mask(shown, lambda e: e.record.split(":", 1)[0], lambda e: e.field)
@@ -176,8 +185,8 @@ def _records(
         raise errors.BadInputError(f"--form {form!r}: the subject has no response to this form")
     for response_id, context, raw_id in wanted:
         add("form_response", [response_id], context)
-        if raw_id is not None:
-            add("raw_resource", [raw_id], context)
+        if raw_id is not None:  # every version received: each has its audit row
+            add("raw_resource", derived.version_ids(connection, raw_id), context)
     item_values = connection.execute(
         select(ItemValueRow.id, ItemValueRow.response_id).where(
             ItemValueRow.response_id.in_([response_id for response_id, _, _ in wanted])
@@ -222,6 +231,39 @@ def form_id(questionnaire_url: str, study_code: str) -> str:
 
 def _ids(connection: Connection, query: Select[int]) -> list[int]:
     return list(connection.scalars(query))
+
+
+def _synced(
+    connection: Connection,
+    study_code: str,
+    records: Mapping[tuple[str, str], Context],
+    since: dt.datetime | None,
+) -> list[CasebookEntry]:
+    """The changes of synced values, from the stored versions of the subject's responses
+    (study, site and subject left blank for the caller)."""
+    responses = sorted(int(i) for table, i in records if table == "form_response")
+    if not responses:
+        return []
+    scope = derived.scope_for(connection, study_code)
+    found = []
+    for response_id in responses:
+        context = records[("form_response", str(response_id))]
+        for change in derived.synced_changes(connection, scope, response_id):
+            if since is not None and change.at < since:
+                continue
+            record = (
+                f"item_value:{change.item_value_id}"
+                if change.item_value_id is not None
+                else f"raw_resource:{change.raw_resource_id}"
+            )
+            found.append(
+                CasebookEntry(
+                    change.seq, change.at, change.actor, change.role, change.action, "", "", "",
+                    context.visit, context.form, record, change.field, change.old_value,
+                    change.new_value, change.reason,
+                )
+            )  # fmt: skip
+    return found
 
 
 def _audit_rows(

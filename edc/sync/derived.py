@@ -8,15 +8,19 @@ person changed it in edc with an audit row (the latest audit row of that field g
 found). A row changed behind edc's back (raw SQL, a restored file) shows here; the hash chain
 alone cannot show it, since derived rows from sync have no audit rows of their own.
 
-``response_versions`` gives, for one response, the values of each stored version: the history
-of a synced value (``edc.actions.casebook``, the subject page).
+``synced_changes`` gives, for one response, how its values changed from one stored version to
+the next, with who and when from each version's audit row: the history of a synced value
+(``edc audit show --subject``, the subject page), merged there with the audit rows of what
+people changed in edc.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -252,18 +256,131 @@ def _unaudited(connection: Connection, differences: list[Difference]) -> list[Di
     return kept
 
 
-def response_versions(
-    connection: Connection, scope: StudyScope, raw_resource_id: int
-) -> list[tuple[int, dict[Key, tuple[Any, ...]] | None]]:
-    """Every stored version of the response whose raw row is ``raw_resource_id``, oldest first:
-    (raw id, its item values as ``response_values`` gives them, None if it fails its checks)."""
+@dataclasses.dataclass(frozen=True)
+class SyncedChange:
+    """One change of a synced value, derived from two stored versions of its response; who and
+    when from the later version's audit row (``raw_resource``).
+
+    :ivar item_value_id: the value's row today (None when a later version removed it).
+    :ivar old_value: as a person reads it, None for a value the version added.
+    :ivar new_value: as a person reads it, None for a value the version removed.
+    """
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    raw_resource_id: int
+    item_value_id: int | None
+    field: str
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+def synced_changes(
+    connection: Connection, scope: StudyScope, response_id: int
+) -> list[SyncedChange]:
+    """The history of a response's values across its received versions, oldest first.
+
+    Only versions whose values have no audit rows of their own are given (received with the
+    audit granularity decision); the versions of older warehouses, or entered by a person, are
+    in the audit trail row by row already.
+    """
+    response = connection.execute(
+        select(_RESPONSE.c.raw_resource_id).where(_RESPONSE.c.id == response_id)
+    ).scalar_one_or_none()
+    if response is None:
+        return []
+    versions = _versions(connection, int(response))
+    receipts = {
+        int(row.record_id): row
+        for row in connection.execute(
+            select(_AUDIT).where(
+                _AUDIT.c.table_name == "raw_resource",
+                _AUDIT.c.record_id.in_([str(raw_id) for raw_id, _, _ in versions]),
+                _AUDIT.c.action == "insert",
+            )
+        )
+    }
+    items = {
+        (str(link), int(index)): int(item_id)
+        for item_id, link, index in connection.execute(
+            select(_ITEM.c.id, _ITEM.c.link_id, _ITEM.c.answer_index).where(
+                _ITEM.c.response_id == response_id
+            )
+        )
+    }
+    audited = connection.execute(
+        select(_AUDIT.c.seq, _AUDIT.c.actor).where(
+            _AUDIT.c.table_name == "item_value",
+            _AUDIT.c.record_id.in_([str(i) for i in items.values()]),
+        )
+    ).all()
+    changes: list[SyncedChange] = []
+    before: dict[Key, tuple[Any, ...]] = {}
+    for position, (raw_id, version_id, text) in enumerate(versions):
+        derived = response_values(scope, orjson.loads(text))
+        receipt = receipts.get(raw_id)
+        if derived is None or receipt is None:
+            continue  # a version kept raw with its problems changed nothing
+        values = derived[1]
+        until = receipts.get(versions[position + 1][0]) if position + 1 < len(versions) else None
+        own_rows = any(
+            actor == receipt.actor and receipt.seq < seq and (until is None or seq < until.seq)
+            for seq, actor in audited
+        )
+        if not own_rows:
+            reason = receipt.reason
+            if before and reason is None:
+                reason = f"updated at source to versionId {version_id}" if version_id else None
+            for key in sorted(values.keys() | before.keys()):
+                old, new = before.get(key), values.get(key)
+                if old == new:
+                    continue
+                action = "insert" if old is None else "delete" if new is None else "update"
+                field = key[0] if key[1] == 0 else f"{key[0]}[{key[1]}]"
+                changes.append(
+                    SyncedChange(
+                        int(receipt.seq), receipt.at, receipt.actor, receipt.role, action,
+                        raw_id, items.get(key), field, shown(old), shown(new), reason,
+                    )
+                )  # fmt: skip
+        before = values
+    return changes
+
+
+def shown(value: tuple[Any, ...] | None) -> str | None:
+    """An item value (``ITEM_FIELDS`` order) as a person reads it."""
+    if value is None:
+        return None
+    fields = dict(zip(ITEM_FIELDS, value, strict=True))
+    if fields["value_type"] == "coding":
+        return str(fields["value_text"] or fields["value_code"] or "")
+    for name in ("value_number", "value_date", "value_datetime", "value_bool", "value_text",
+                 "value_code"):  # fmt: skip
+        candidate = fields[name]
+        if candidate is not None:
+            if isinstance(candidate, Decimal):
+                text = format(candidate.normalize(), "f")
+            elif isinstance(candidate, bool):
+                text = str(candidate).lower()
+            else:
+                text = str(candidate)
+            return f"{text} {fields['unit']}" if fields["unit"] else text
+    return ""
+
+
+def _versions(connection: Connection, raw_resource_id: int) -> list[tuple[int, str | None, str]]:
+    """(raw id, versionId, JSON) of every stored version of a resource up to this one."""
     this = connection.execute(
         select(_RAW.c.source, _RAW.c.resource_type, _RAW.c.logical_id).where(
             _RAW.c.id == raw_resource_id
         )
     ).one()
     rows = connection.execute(
-        select(_RAW.c.id, _RAW.c.json_text)
+        select(_RAW.c.id, _RAW.c.version_id, _RAW.c.json_text)
         .where(
             _RAW.c.source == this.source,
             _RAW.c.resource_type == this.resource_type,
@@ -272,11 +389,12 @@ def response_versions(
         )
         .order_by(_RAW.c.id)
     ).all()
-    found = []
-    for raw_id, text in rows:
-        derived = response_values(scope, orjson.loads(text))
-        found.append((int(raw_id), derived[1] if derived else None))
-    return found
+    return [(int(raw_id), version, str(text)) for raw_id, version, text in rows]
+
+
+def version_ids(connection: Connection, raw_resource_id: int) -> list[int]:
+    """The raw ids of every stored version of a resource up to this one, oldest first."""
+    return [raw_id for raw_id, _, _ in _versions(connection, raw_resource_id)]
 
 
 def scope_for(connection: Connection, study_code: str) -> StudyScope:

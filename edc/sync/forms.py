@@ -2,10 +2,15 @@
 
 A response to one of the study's Questionnaires (any registered version) from an enrolled
 subject is checked against that version's index and its received scores are recomputed
-(``edc.sync.scores``); if it passes, its ``form_response`` row and
-item values are inserted through the fast writer, each with its audit row. A response that fails
-is kept raw with its problems. A newer version of a response already normalized updates the rows
-in place (field by field, audited with "updated at source to versionId N").
+(``edc.sync.scores``); if it passes, its ``form_response`` row and item values are inserted
+through the fast writer. A response that fails is kept raw with its problems. A newer version of
+a response already normalized updates the rows in place.
+
+Audit (issue 10's decision): a received version is audited once, as its ``raw_resource`` row;
+the rows derived from it carry its id and get no audit rows of their own (``edc audit verify
+--derived`` re-derives them; the history of a value comes from the stored versions,
+``edc.sync.derived``). A form entered by a person (``Work.audit_derived``) keeps an audit row per
+row inserted and per field changed, with "updated at source to versionId N" or their reason.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from edc.sync import echo, qcheck, scores
 from edc.sync.incoming import date_time, reference_id
@@ -69,17 +74,20 @@ def normalize_responses(work: Work, items: Sequence[Stored]) -> None:
         if earlier:
             response_id, version = earlier[0]
             if stored.links_to or newer(stored.parsed.version_id, version):
-                work.guarded(stored, partial(_update, work, stored, response_id, row, values))
+                apply = _update if work.audit_derived else _update_derived
+                work.guarded(stored, partial(apply, work, stored, response_id, row, values))
         else:
             inserts.append((stored, row, values))
     if inserts:
+        audited = work.audit_derived
         ids = work.writer.insert(
-            _RESPONSE, RESPONSE_COLUMNS, [row for _, row, _ in inserts], what="form responses"
-        )
+            _RESPONSE, RESPONSE_COLUMNS, [row for _, row, _ in inserts],
+            what="form responses", audited=audited,
+        )  # fmt: skip
         rows = []
         for (_, row, values), response_id in zip(inserts, ids, strict=True):
             rows += [(response_id, *value, row[2], row[3]) for value in values]
-        work.writer.insert(_ITEM, ITEM_COLUMNS, rows, what="item values")
+        work.writer.insert(_ITEM, ITEM_COLUMNS, rows, what="item values", audited=audited)
 
 
 def _check(
@@ -154,6 +162,42 @@ def _update(
                     setattr(item, name, new)
         for item in existing.values():
             session.delete(item)
+
+
+def _update_derived(
+    work: Work,
+    stored: Stored,
+    response_id: int,
+    row: tuple[Any, ...],
+    values: list[tuple[Any, ...]],
+) -> None:
+    """``_update`` for a received version: the same rows, written without audit rows of their
+    own (the version's raw resource row is the audited record)."""
+    connection = work.writer.connection
+    connection.execute(
+        update(_RESPONSE)
+        .where(_RESPONSE.c.id == response_id)
+        .values(dict(zip(RESPONSE_COLUMNS, row, strict=True)))
+    )
+    existing = {
+        (str(item.link_id), int(item.answer_index)): item
+        for item in connection.execute(select(_ITEM).where(_ITEM.c.response_id == response_id))
+    }
+    new_rows = []
+    for value in values:
+        item = existing.pop((value[0], value[1]), None)
+        if item is None:
+            new_rows.append((response_id, *value, row[2], row[3]))
+            continue
+        fields = dict(zip(qcheck.VALUE_COLUMNS, value, strict=True))
+        fields.update(questionnaire_url=row[2], questionnaire_version=row[3])
+        changed = {name: new for name, new in fields.items() if item._mapping[name] != new}
+        if changed:
+            connection.execute(update(_ITEM).where(_ITEM.c.id == item.id).values(changed))
+    if existing:
+        gone = sorted(int(item.id) for item in existing.values())
+        connection.execute(delete(_ITEM).where(_ITEM.c.id.in_(gone)))
+    work.writer.insert(_ITEM, ITEM_COLUMNS, new_rows, what="item values", audited=False)
 
 
 def _normalized(work: Work, items: Sequence[Stored]) -> dict[int, tuple[int, str | None]]:

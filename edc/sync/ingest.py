@@ -151,7 +151,10 @@ class Ingestor:
                 session, actor=self.actor, role=self.role, clock=self.clock, reason=self.reason
             )
             writer = BatchWriter(session)
-            work = Work(session, writer, self.scope, self.source, self.clock)
+            work = Work(
+                session, writer, self.scope, self.source, self.clock,
+                audit_derived=self.role != "system",
+            )  # fmt: skip
             yield work
             session.flush()  # patient links made by this batch: problems name their subject
             record_problems(

@@ -39,6 +39,10 @@ class Work:
     scope: StudyScope
     source: str
     clock: Clock
+    # Whether rows derived from received resources get audit rows of their own: only when a
+    # person writes (an entered form). A job's received versions are audited once each, as
+    # their raw resource; what is derived from them is checked by `edc audit verify --derived`.
+    audit_derived: bool = True
     problems: list[Problem] = dataclasses.field(default_factory=list)
     rejected: set[int] = dataclasses.field(default_factory=set)
     # Patient id on this source -> subject id (None: linked but not enrolled), loaded on demand.

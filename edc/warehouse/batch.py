@@ -68,11 +68,20 @@ class BatchWriter:
         self.dialect = self.connection.dialect
 
     def insert(
-        self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, what: str
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        what: str,
+        audited: bool = True,
     ) -> list[int]:
         """Insert ``rows`` (values in ``columns`` order, without ``id``) and return their new ids.
 
         :param what: names the rows in the error message ("item values").
+        :param audited: False for rows derived from a received resource whose version has its
+            own audit row (the audit granularity decision, ``edc.sync.derived``): no audit row
+            per derived row.
         :raises errors.BadInputError: when the database refuses a row (constraint violated); the
             caller's transaction must then be rolled back.
         """
@@ -88,7 +97,7 @@ class BatchWriter:
             raise errors.BadInputError(f"{what} refused by the database", str(exc.orig)) from None
         except _copy_integrity_error() as exc:  # raised by COPY, which bypasses SQLAlchemy
             raise errors.BadInputError(f"{what} refused by the database", str(exc)) from None
-        if audit.is_audited(table):
+        if audited and audit.is_audited(table):
             dump = _row_dumper(table, all_columns)
             self.append_audit(table.name, [(str(row[0]), dump(row)) for row in full])
         return list(ids)
