@@ -43,7 +43,8 @@ def test_a_subject_casebook_is_labelled_by_visit_and_form(
     assert {e["study"] for e in entries} == {"MINI-01"}
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)  # oldest first
     tables = {str(e["record"]).split(":")[0] for e in entries}
-    assert {"subject", "form_response"} <= tables
+    # Synced forms: each received version's audit row, and their values derived from it.
+    assert {"subject", "raw_resource", "item_value"} <= tables
     forms = {e["form"] for e in entries if e["form"]}
     assert forms and forms <= {"pain", "odi"}
     assert {e["visit"] for e in entries if e["form"]} <= {"BL", "W1", None}
@@ -53,14 +54,16 @@ def test_a_subject_casebook_is_labelled_by_visit_and_form(
         subject_id = session.scalar(select(SubjectRow.id).where(SubjectRow.subject_code == synced))
         mine = set(
             session.scalars(
-                select(FormResponseRow.id).where(FormResponseRow.subject_id == subject_id)
+                select(ItemValueRow.id)
+                .join(FormResponseRow, FormResponseRow.id == ItemValueRow.response_id)
+                .where(FormResponseRow.subject_id == subject_id)
             )
         )
     shown = {
         int(str(e["record"]).split(":")[1])
         for e in entries
-        if e["record"].startswith("form_response:")
-    }  # type: ignore[union-attr]
+        if str(e["record"]).startswith("item_value:")
+    }
     assert shown == mine
 
 
