@@ -4,16 +4,20 @@ synced value comes from the stored versions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from edc import errors
 from edc.cli import main
+from edc.clock import FixedClock
+from edc.warehouse import audit, db
+from edc.warehouse.tables import ItemValueRow
 from tests.sync import trialdata
 from tests.sync.conftest import Warehouse
 
@@ -144,3 +148,23 @@ def test_casebook_history_shows_a_synced_value_changing_across_versions(
     assert nrs[-1]["actor"] == "edc sync" and nrs[-1]["record"].startswith("item_value:")
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
     assert main(VERIFY) == 0  # the update is derived from version 2
+
+
+def test_a_correction_made_in_edc_with_its_audit_row_is_not_a_difference(
+    synced: Path, warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = FixedClock(dt.datetime(2031, 5, 1, 9, 30, tzinfo=dt.UTC))
+    with db.transaction(warehouse.database.sessionmaker) as session:
+        audit.bind(session, actor="dr.li", role="investigator", clock=clock, reason="typo")
+        item = session.scalars(
+            select(ItemValueRow).where(ItemValueRow.value_type == "integer")
+        ).first()
+        assert item is not None
+        item.value_number = (item.value_number or 0) + 1
+        item_id = item.id
+    assert main(VERIFY) == 0
+    _tamper(
+        warehouse, f"UPDATE item_value SET value_number = value_number + 1 WHERE id = {item_id}"
+    )
+    assert main(VERIFY) == errors.EXIT_CHECK_FAILED  # changed again, this time behind edc's back
+    assert f"item_value:{item_id} value_number" in capsys.readouterr().err
