@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edc import errors
@@ -259,6 +260,10 @@ def record_history(
 ) -> tuple[casebook.SubjectHeader, list[HistoryEntry]]:
     """The audit trail of one record of a subject, oldest first.
 
+    A synced item value has no audit rows of its own (each received version of its response is
+    audited once): its changes come from the stored versions (``edc.sync.derived``), labelled
+    with each version's audit row, merged with the audit rows of changes made in edc.
+
     :raises errors.NotFoundError: no such subject at the reader's sites, or the record is not
         part of that subject's record.
     """
@@ -271,4 +276,29 @@ def record_history(
         raise errors.NotFoundError(f"no {table} #{record_id} for subject {code}")
     rows = casebook.list_audit_events(session=session, table=table, record_id=record_id)
     names = [field.name for field in dataclasses.fields(HistoryEntry)]
-    return subject, [HistoryEntry(**{name: getattr(row, name) for name in names}) for row in rows]
+    entries = [HistoryEntry(**{name: getattr(row, name) for name in names}) for row in rows]
+    if table == "item_value":
+        entries = sorted(
+            entries + _synced_history(session, access.study_code, record_id), key=lambda e: e.seq
+        )
+    return subject, entries
+
+
+def _synced_history(session: Session, study_code: str, item_value_id: int) -> list[HistoryEntry]:
+    from edc.sync import derived  # the sync package is heavy; only this page needs it
+
+    response_id = session.scalar(
+        select(ItemValueRow.response_id).where(ItemValueRow.id == item_value_id)
+    )
+    if response_id is None:
+        return []
+    connection = session.connection()
+    scope = derived.scope_for(connection, study_code)
+    return [
+        HistoryEntry(
+            change.seq, change.at, change.actor, change.role, change.action, change.field,
+            change.old_value, change.new_value, change.reason,
+        )
+        for change in derived.synced_changes(connection, scope, response_id)
+        if change.item_value_id == item_value_id
+    ]  # fmt: skip

@@ -191,3 +191,20 @@ def test_a_monitor_may_read_but_not_enter_forms(seeded: Seeded, as_user) -> None
     refused = api.send("POST", f"{STUDY}/subjects/{seeded.subject(0)}/forms", json=body)
     assert refused.status_code == 403 and "may not enter data" in refused.json()["error"]
     assert counts(seeded) == before
+
+
+def test_a_synced_value_history_comes_from_its_received_version(seeded: Seeded, as_user) -> None:
+    api = as_user("coord1")
+    code = seeded.subject(0)
+    item_id, value = rows(
+        seeded,
+        "SELECT i.id, i.value_number FROM item_value i "
+        "JOIN form_response r ON r.id = i.response_id JOIN subject s ON s.id = r.subject_id "
+        "WHERE s.subject_code = :c AND i.link_id = 'nrs' ORDER BY i.id",
+        c=code,
+    )[0]
+    history = api.get(f"{STUDY}/subjects/{code}/history/item_value/{item_id}").json()
+    # No audit row of its own: the received version's audit row says who and when.
+    assert [(h["action"], h["actor"], h["field"], h["new_value"]) for h in history] == [
+        ("insert", "edc sync", "nrs", str(int(value)))
+    ]
