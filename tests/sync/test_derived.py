@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from edc import errors
 from edc.cli import main
 from edc.clock import FixedClock
+from edc.sync import ingest, work
 from edc.warehouse import audit, db
 from edc.warehouse.tables import ItemValueRow
 from tests.sync import trialdata
@@ -168,3 +169,49 @@ def test_a_correction_made_in_edc_with_its_audit_row_is_not_a_difference(
     )
     assert main(VERIFY) == errors.EXIT_CHECK_FAILED  # changed again, this time behind edc's back
     assert f"item_value:{item_id} value_number" in capsys.readouterr().err
+
+
+def test_a_warehouse_synced_before_the_decision_keeps_its_audit_rows_and_verifies(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EDC_DATABASE_URL", warehouse.database.url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
+    source = trialdata.build(warehouse.study.checked.compiled, 2).write(tmp_path / "in")
+    with monkeypatch.context() as before:  # sync as it was: an audit row per derived row
+        before.setattr(
+            ingest, "Work", lambda *a, **k: work.Work(*a, **{**k, "audit_derived": True})
+        )
+        _sync(warehouse, source)
+    old_rows = _versions(warehouse, "item_value")
+    assert old_rows == warehouse.count("item_value") > 0
+    first = _pain_response(warehouse, source)
+    second = json.loads(json.dumps(first))
+    second["meta"] = {"versionId": "2", "lastUpdated": "2026-03-02T00:00:00.000Z"}
+    old = first["item"][0]["answer"][0]["valueInteger"]
+    second["item"][0]["answer"][0]["valueInteger"] = (old + 1) % 11
+    (source / "QuestionnaireResponse.2.ndjson").write_bytes(orjson.dumps(second) + b"\n")
+    _sync(warehouse, source)  # today's sync on the same warehouse
+    assert _versions(warehouse, "item_value") == old_rows  # kept, none added
+    assert warehouse.chain_ok()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    assert main(VERIFY) == 0
+    ((code, item_id),) = warehouse.rows(
+        "SELECT s.subject_code, i.id FROM item_value i "
+        "JOIN form_response r ON r.id = i.response_id JOIN subject s ON s.id = r.subject_id "
+        f"JOIN raw_resource w ON w.id = r.raw_resource_id WHERE w.logical_id = '{first['id']}' "
+        "AND i.link_id = 'nrs'"
+    )
+    capsys.readouterr()
+    assert main(["audit", "show", "--subject", str(code), "--format", "json"]) == 0
+    mine = [
+        (e["action"], e["field"], e["new_value"])
+        for e in json.loads(capsys.readouterr().out)
+        if e["record"] == f"item_value:{item_id}"
+    ]
+    # The old insert audit row (the whole row), then the change derived from version 2.
+    assert [(action, field) for action, field, _ in mine] == [("insert", None), ("update", "nrs")]
+    assert mine[1][2] == str((old + 1) % 11)
