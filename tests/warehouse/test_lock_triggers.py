@@ -193,8 +193,12 @@ def _first_column(name: str) -> str:
 
 
 def _copy(name: str) -> str:
-    columns = ", ".join(c.name for c in Base.metadata.tables[name].columns if not c.primary_key)
-    return f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {name} WHERE id = :id"
+    """A copy of a row that only the lock refuses (a new answer index keeps an item value's
+    unique key free: PostgreSQL checks inserts of item values after the statement)."""
+    names = [c.name for c in Base.metadata.tables[name].columns if not c.primary_key]
+    values = ", ".join("answer_index + 1000" if n == "answer_index" else n for n in names)
+    columns = ", ".join(names)
+    return f"INSERT INTO {name} ({columns}) SELECT {values} FROM {name} WHERE id = :id"
 
 
 def test_every_locked_table_has_its_triggers(database: Database) -> None:
