@@ -13,8 +13,8 @@ STUDY_UNIT = "study"
 # The tables of a subject's trial data: the lock triggers (created by migration a4d2f8c61e93,
 # ``lock_guard_<table>_<operation>`` on SQLite, ``lock_guard`` on PostgreSQL, where inserts into
 # item_value and form_response are checked per statement by ``lock_guard_insert``, migration
-# b7c4e2f9a1d6) refuse every write to the rows of a frozen or locked subject. ``unblinding`` is left out on purpose: unblinding
-# comes after lock.
+# b7c4e2f9a1d6) refuse every write to the rows of a frozen or locked subject. ``unblinding`` is
+# left out on purpose: unblinding comes after lock.
 LOCKED_TABLES = (
     "subject",
     "visit",
