@@ -63,7 +63,9 @@ class Ingestor:
 
     :param actor: who the audit trail names (the command or the scheduled job, or the person
         who entered the data in the web application).
-    :param role: the actor's role ("system" for commands and jobs).
+    :param role: the actor's role ("system" for commands and jobs: then each received version is
+        audited once, as its raw resource, and the form rows derived from it get no audit rows
+        of their own; a person's role keeps an audit row per derived row, as for entered forms).
     :param reason: why data already stored is changed, when a person changes it.
     """
 
