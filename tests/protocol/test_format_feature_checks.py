@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edc import errors
+from edc.cli import main
 from edc.library import Library
 from edc.protocol import load_protocol
 from tests.actions.test_derived_strata import DERIVED
@@ -113,3 +114,24 @@ def test_a_derived_stratum_is_checked_against_its_item_and_levels(
     assert messages["randomization.stratify_by[1].source.map.frail"][1] == (
         "'robust' is not a level of frailty (fit, frail)"
     )
+
+
+def test_a_blinded_study_refuses_arm_specific_visits_forms_and_anchors(
+    write_protocol: Callable[[str], Path], library: Library, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = arm_protocol().replace("blinding: open-label", "blinding: double-blind")
+    path = write_protocol(text)
+    assert main(["protocol", "check", str(path)]) == errors.EXIT_BAD_INPUT
+    assert "reveal the allocation" in capsys.readouterr().err
+    by_field = {p.field: p for p in problems_of(path, library)}
+    procedure = by_field["schedule.visits[1].arms"]
+    assert procedure.where == f"{path}:{line_of(text, 'id: PROC')}"
+    assert procedure.message == (
+        "the study is double-blind: an arm-specific visit would reveal the allocation to "
+        "blinded readers (visit plans, casebook, subject page, dashboard); give every arm the "
+        "same schedule or make the study open-label"
+    )
+    assert "arm-specific visit anchor" in by_field["schedule.visits[2].arm_anchors"].message
+    assert "arm-specific event " in by_field["schedule.events[2].arms"].message
+    assert "arm-specific form " in by_field["forms[3].arms"].message
+    # the same study open-label is fine (test_the_arm_specific_protocol_checks)

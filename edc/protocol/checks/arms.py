@@ -1,8 +1,11 @@
 """Checks of the arm-specific schedule and forms (``edc.protocol.arms``).
 
 Every arm named must be one of the protocol's; a per-arm anchor must be an event or visit; in
-each arm, every point's anchor must exist in that arm's schedule; and whatever depends on the
-arm must come after randomization (before it the arm is not known).
+each arm, every point's anchor must exist in that arm's schedule; whatever depends on the
+arm must come after randomization (before it the arm is not known); and a blinded study has
+no arm-specific schedule at all: the visit plan, casebook, subject page and dashboard show
+every reader which visits and forms a subject has, so a visit, form or anchor of one arm
+would tell blinded readers the allocation (nothing masks the schedule per role).
 """
 
 from __future__ import annotations
@@ -34,9 +37,34 @@ def check(protocol: Protocol, report: Reporter) -> None:
             report.add(path, "an unscheduled visit cannot be arm-specific")
     for index, form in enumerate(protocol.forms):
         _known_arms(report, ("forms", index, "arms"), form.arms, arm_ids)
+    _check_blinded(protocol, report, points)
     if report.problems:
         return  # the per-arm checks below need known arms and anchors
     _check_per_arm(protocol, report, points)
+
+
+def _check_blinded(
+    protocol: Protocol,
+    report: Reporter,
+    points: list[tuple[tuple[str, str, int], Event | Visit]],
+) -> None:
+    blinding = protocol.randomization.blinding
+    if blinding == "open-label":
+        return
+    why = (
+        f"the study is {blinding}: an arm-specific {{what}} would reveal the allocation to "
+        "blinded readers (visit plans, casebook, subject page, dashboard); give every arm the "
+        "same schedule or make the study open-label"
+    )
+    for path, point in points:
+        what = "visit" if isinstance(point, Visit) else "event"
+        if point.arms:
+            report.add((*path, "arms"), why.format(what=what))
+        if point.arm_anchors:
+            report.add((*path, "arm_anchors"), why.format(what=f"{what} anchor"))
+    for index, form in enumerate(protocol.forms):
+        if form.arms:
+            report.add(("forms", index, "arms"), why.format(what="form"))
 
 
 def _unknown(arm: str, arm_ids: list[str]) -> str:
