@@ -228,6 +228,7 @@ def generate(
             population.run,
             options.seed,
             sentinel_arms=_sentinel_arms(prepared),
+            levels_of=prepared.renderer.conduct.stratum_levels,
         )
     )
     workers = options.workers or _default_workers(options.patients)

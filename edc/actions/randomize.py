@@ -48,21 +48,8 @@ def design_of(study: Study, length: int) -> rules.Design:
 
     :param length: positions per stratum to expand the lists to (minimization: assignments).
     """
-    randomization = study.protocol.randomization
-    factors = []
-    for factor in randomization.stratify_by:
-        levels = tuple(s.code for s in study.sites) if factor.kind == "site" else factor.levels
-        factors.append(rules.Factor(factor.id, tuple(levels)))
-    minimization = randomization.minimization
-    return rules.Design(
-        method=randomization.method,
-        ratio=tuple(randomization.ratio.items()),
-        factors=tuple(factors),
-        block_sizes=tuple(randomization.block_sizes),
-        probability=minimization.probability if minimization else 1.0,
-        imbalance=minimization.imbalance if minimization else "range",
-        length=length,
-    )
+    sites = [s.code for s in study.sites]
+    return rules.design_of(study.protocol.randomization, sites, length)
 
 
 def expand(

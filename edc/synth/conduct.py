@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from edc.compiler import CompiledStudy
@@ -32,6 +33,7 @@ from edc.synth.latent import PatientState
 from edc.synth.population import Population, PopulationPatient
 from edc.synth.rng import Draw, Purpose, stream
 from edc.synth.trajectories import Trajectory
+from edc.trial import strata
 
 _FORM_MINUTES = 8  # ASSUMPTION: time to fill one form at a visit
 
@@ -185,9 +187,37 @@ class ConductGenerator:
 
         :raises KeyError: when the subject's patient is not in the population.
         """
+        return self._screening(enrolled, patient)[0]
+
+    def stratum_levels(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None
+    ) -> dict[str, str | None]:
+        """Each protocol stratification factor's level, from the subject's own answers at
+        the visits before randomization (as ``edc randomize`` reads them; None: not answered,
+        or an answer that gives no level). Site factors are left out.
+
+        :raises KeyError: when the subject's patient is not in the population.
+        """
+        given = self._screening(enrolled, patient)[1]
+        levels: dict[str, str | None] = {}
+        for factor in self.protocol.randomization.stratify_by:
+            if factor.kind == "site" or factor.source is None:
+                continue
+            answer = given.get(factor.source.form, {}).get(factor.source.item)
+            if isinstance(answer, int | float) and not isinstance(answer, bool):
+                answer = Decimal(str(answer))
+            ok = answer is None or isinstance(answer, str | Decimal | bool)
+            levels[factor.id] = strata.level_of(factor.source, answer) if ok else None
+        return levels
+
+    def _screening(
+        self, enrolled: EnrolledSubject, patient: PopulationPatient | None
+    ) -> tuple[SubjectConduct, dict[str, dict[str, Any]]]:
+        """The screening conduct and the answers given per form (the first time each form
+        is filled)."""
         patient = self._patient(enrolled, patient)
         if not self.before.visits:
-            return SubjectConduct(enrolled, [], [], [], {})
+            return SubjectConduct(enrolled, [], [], [], {}), {}
         state = patient.state
         draw = stream(self.seed, Purpose.SCREENING_VISITS, state.number)
         plan = schedule.plan(self.before, enrolled, self.population.profile.conduct, draw)
@@ -197,13 +227,16 @@ class ConductGenerator:
         unrandomized = dataclasses.replace(enrolled, arm_id="")
         resources: list[dict[str, Any]] = []
         forms: list[str] = []
+        given: dict[str, dict[str, Any]] = {}
         for visit in plan.visits:
             if visit.performed and visit.day is not None:
-                made, _ = self._visit(
+                made, answers = self._visit(
                     visit, plan, refs, unrandomized, state, trajectory, draw, [], forms
                 )
                 resources += made
-        return SubjectConduct(enrolled, resources, _visit_rows(enrolled, plan), forms, {})
+                given = answers | given
+        done = SubjectConduct(enrolled, resources, _visit_rows(enrolled, plan), forms, {})
+        return done, given
 
     def treatment(
         self, enrolled: EnrolledSubject, patient: PopulationPatient | None = None

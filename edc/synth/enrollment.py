@@ -3,22 +3,28 @@
 ``EnrolledSubject`` is the hand-over from enrollment to conduct: a later enrollment capability
 does its own screening and randomization and passes these to ``generate_conduct``. The
 ``Enroller`` here is what ``edc generate`` uses meanwhile: among the truly eligible, some
-decline consent; the rest are randomized with simple permuted blocks per site (block sizes and
-ratio from the protocol; the real stratified randomization comes later). It must see patients
-in number order: block positions are sequential.
+decline consent; the rest are randomized by the protocol's own rule, as ``edc randomize`` does
+(``edc.trial.randomization``: permuted blocks per stratum - the site and every protocol factor,
+its level read from the subject's answers at screening - or minimization), from a secret derived
+from the run's seed. It must see patients in number order: list positions are sequential.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Collection, Iterator
+import hashlib
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from edc.protocol.model import Protocol
 from edc.synth import ids
 from edc.synth.population import PopulationPatient
 from edc.synth.profile import Conduct
-from edc.synth.rng import Draw, Purpose, stream
+from edc.synth.rng import Purpose, stream
+from edc.trial import randomization as rules
+
+# A subject's protocol stratification levels from their screening answers (None: no level).
+LevelsOf = Callable[["EnrolledSubject", PopulationPatient], Mapping[str, str | None]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +56,10 @@ class Allocation:
     """One randomization, as written to the truth/allocations.ndjson sidecar."""
 
     subject: EnrolledSubject
-    block: int
-    block_size: int
-    position: int
+    block: int | None  # None: minimization (no lists)
+    block_size: int | None
+    position: int | None
+    stratum: str = rules.NO_STRATA
 
 
 def consent_intention(
@@ -68,34 +75,6 @@ def consent_intention(
     return not declines, patient.state.screening_date + dt.timedelta(days=draw.integer(0, 5))
 
 
-class _SiteBlocks:
-    """Permuted blocks for one site, from the site's own stream."""
-
-    def __init__(self, draw: Draw, ratio: dict[str, int], sizes: tuple[int, ...]) -> None:
-        self._draw = draw
-        self._ratio = ratio
-        self._sizes = sizes
-        self._blocks = self._generate()
-        self.block, self.size = 0, 0
-        self.remaining: list[str] = []
-
-    def _generate(self) -> Iterator[list[str]]:
-        unit = sum(self._ratio.values())
-        while True:
-            size = self._draw.pick([(s, 1.0) for s in self._sizes])
-            repeats = max(1, size // unit)
-            arms = [arm for arm, weight in self._ratio.items() for _ in range(weight * repeats)]
-            yield self._draw.shuffle(arms)
-
-    def next(self) -> tuple[str, int, int, int]:
-        if not self.remaining:
-            self.remaining = next(self._blocks)
-            self.block += 1
-            self.size = len(self.remaining)
-        arm = self.remaining.pop(0)
-        return arm, self.block, self.size, self.size - len(self.remaining)
-
-
 class Enroller:
     """Decides enrollment and allocation for ``edc generate``, patient by patient, in order."""
 
@@ -107,15 +86,30 @@ class Enroller:
         seed: int,
         *,
         sentinel_arms: Collection[str] | None = None,
+        levels_of: LevelsOf | None = None,
     ) -> None:
         """:param sentinel_arms: the arms whose first subject gets the run's test SAE (None: the
-        first subject of any arm; see ``Profile.test_sae``)."""
+        first subject of any arm; see ``Profile.test_sae``).
+        :param levels_of: each protocol stratification factor's level for a subject (from the
+            screening conduct: ``ConductGenerator.stratum_levels``); needed when the protocol
+            stratifies by one. A subject without a level counts in the factor's first level.
+        :raises ValueError: a protocol factor and no ``levels_of``.
+        """
+        randomization = protocol.randomization
+        if levels_of is None and any(f.kind != "site" for f in randomization.stratify_by):
+            raise ValueError("the protocol stratifies by a protocol factor: pass levels_of")
         self._sentinel_arms = None if sentinel_arms is None else frozenset(sentinel_arms)
         self._protocol = protocol
         self._conduct = conduct
         self._run = run
         self._seed = seed
-        self._sites: dict[str, _SiteBlocks] = {}
+        self._levels_of = levels_of
+        self._design = rules.design_of(randomization, [s.id for s in protocol.study.sites], 0)
+        # The run's allocation secret: a function of its seed, like every other draw.
+        self._secret = hashlib.sha256(f"edc-generate:randomization:{seed}".encode()).digest()
+        self._lists: dict[str, Iterator[rules.Slot]] = {}
+        self._minimizer = rules.Minimizer(self._design)
+        self._randomized = 0
         self._counts: dict[str, int] = {}
         self._first = True
 
@@ -127,27 +121,41 @@ class Enroller:
         if not consents:
             return None
         site = patient.site.id
-        blocks = self._sites.get(site)
-        if blocks is None:
-            index = [s.id for s in self._protocol.study.sites].index(site)
-            randomization = self._protocol.randomization
-            blocks = _SiteBlocks(
-                stream(self._seed, Purpose.RANDOMIZATION, index),
-                dict(randomization.ratio),
-                randomization.block_sizes,
-            )
-            self._sites[site] = blocks
-        arm, block, size, position = blocks.next()
         self._counts[site] = self._counts.get(site, 0) + 1
         subject = EnrolledSubject(
             patient_id=patient.patient_id,
             site_id=site,
             subject_id=self._run.subject_id(site, self._counts[site]),
-            arm_id=arm,
+            arm_id="",
             consent_date=consent,
             randomization_date=None,
-            sentinel_sae=self._first
-            and (self._sentinel_arms is None or arm in self._sentinel_arms),
         )
-        self._first = self._first and not subject.sentinel_sae
-        return Allocation(subject, block, size, position)
+        levels = self._levels(subject, patient)
+        self._randomized += 1
+        block = size = position = None
+        stratum = rules.NO_STRATA
+        if self._design.method == "minimization":
+            draws = rules.Stream(self._secret, f"minimization:{self._randomized}")
+            arm = self._minimizer.assign(levels, draws)
+        else:
+            stratum = rules.stratum_of(self._design, levels)
+            slots = self._lists.get(stratum)
+            if slots is None:
+                slots = rules.stratum_slots(self._design, self._secret, stratum)
+                self._lists[stratum] = slots
+            slot = next(slots)
+            arm, block, size, position = slot.arm, slot.block, slot.block_size, slot.position
+        sentinel = self._first and (self._sentinel_arms is None or arm in self._sentinel_arms)
+        self._first = self._first and not sentinel
+        subject = dataclasses.replace(subject, arm_id=arm, sentinel_sae=sentinel)
+        return Allocation(subject, block, size, position, stratum)
+
+    def _levels(self, subject: EnrolledSubject, patient: PopulationPatient) -> dict[str, str]:
+        """Each factor's level: the site, or the subject's answer (else the first level)."""
+        found = self._levels_of(subject, patient) if self._levels_of else {}
+        sites = {f.id for f in self._protocol.randomization.stratify_by if f.kind == "site"}
+        levels = {}
+        for factor in self._design.factors:
+            level = patient.site.id if factor.id in sites else found.get(factor.id)
+            levels[factor.id] = level if level in factor.levels else factor.levels[0]
+        return levels

@@ -7,8 +7,8 @@
     Organization.ndjson          the sites' hospitals
     Patient.ndjson ...           one file per resource type, one resource per line
     truth/patients.ndjson        per patient: site, screening date, criteria failed, enrolled
-    truth/allocations.ndjson     per subject: arm, block, position (single-blind studies send
-                                 no arm to the EHR: this is where tests find it)
+    truth/allocations.ndjson     per subject: arm, stratum, block, position (single-blind studies
+                                 send no arm to the EHR: this is where tests find it)
     truth/visits.ndjson          per subject and visit: target, window, date, status
     truth/defects.ndjson         injected data-quality defects (file, line, resource, item)
 

@@ -135,6 +135,7 @@ def allocation_truth(
             "block": allocation.block if allocation else None,
             "block_size": allocation.block_size if allocation else None,
             "position": allocation.position if allocation else None,
+            "stratum": allocation.stratum if allocation else None,
             "consent_date": enrolled.consent_date.isoformat(),
             "milestones": {k: v.isoformat() for k, v in done.milestones.items()},
         }

@@ -26,10 +26,12 @@ import dataclasses
 import hashlib
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
+
+from edc.protocol.model import Randomization
 
 SCHEME = "edc-randomization/1"
 SEED_BYTES = 32
@@ -102,6 +104,25 @@ class Slot:
     block_size: int
     position: int  # 1-based within the block
     arm: str
+
+
+def design_of(randomization: Randomization, sites: Sequence[str], length: int) -> Design:
+    """The allocation design a protocol's randomization describes (``sites``: the levels of a
+    site factor; ``length``: positions per stratum, minimization: assignments)."""
+    factors = tuple(
+        Factor(factor.id, tuple(sites) if factor.kind == "site" else tuple(factor.levels))
+        for factor in randomization.stratify_by
+    )
+    minimization = randomization.minimization
+    return Design(
+        method=randomization.method,
+        ratio=tuple(randomization.ratio.items()),
+        factors=factors,
+        block_sizes=tuple(randomization.block_sizes),
+        probability=minimization.probability if minimization else 1.0,
+        imbalance=minimization.imbalance if minimization else "range",
+        length=length,
+    )
 
 
 def canonical_json(value: Any) -> str:
@@ -193,26 +214,40 @@ def block_lists(design: Design, seed: bytes, length: int) -> dict[str, list[Slot
 
     :raises ValueError: for a block size that does not hold the ratio a whole number of times.
     """
+    lists: dict[str, list[Slot]] = {}
+    for stratum in all_strata(design):
+        slots: list[Slot] = []
+        for slot in stratum_slots(design, seed, stratum):
+            if len(slots) >= length and slot.position == 1:
+                break
+            slots.append(slot)
+        lists[stratum] = slots
+    return lists
+
+
+def stratum_slots(design: Design, seed: bytes, stratum: str) -> Iterator[Slot]:
+    """One stratum's list, block by block, without end (``block_lists`` takes whole blocks of
+    it; ``edc generate`` takes what it needs).
+
+    :raises ValueError: for a block size that does not hold the ratio a whole number of times.
+    """
     total = sum(design.weights.values())
     for size in design.block_sizes:
         if size % total:
             raise ValueError(f"block size {size} is not a multiple of the ratio total {total}")
-    lists: dict[str, list[Slot]] = {}
-    for stratum in all_strata(design):
-        stream = Stream(seed, f"blocks:{stratum}")
-        slots: list[Slot] = []
-        block = 0
-        while len(slots) < length:
-            block += 1
-            size = design.block_sizes[below(stream, len(design.block_sizes))]
-            arms = [arm for arm, weight in design.ratio for _ in range(weight * (size // total))]
-            for index in range(len(arms) - 1, 0, -1):  # Fisher-Yates, on our own stream
-                other = below(stream, index + 1)
-                arms[index], arms[other] = arms[other], arms[index]
-            for position, arm in enumerate(arms, 1):
-                slots.append(Slot(stratum, len(slots) + 1, block, size, position, arm))
-        lists[stratum] = slots
-    return lists
+    stream = Stream(seed, f"blocks:{stratum}")
+    sequence = 0
+    block = 0
+    while True:
+        block += 1
+        size = design.block_sizes[below(stream, len(design.block_sizes))]
+        arms = [arm for arm, weight in design.ratio for _ in range(weight * (size // total))]
+        for index in range(len(arms) - 1, 0, -1):  # Fisher-Yates, on our own stream
+            other = below(stream, index + 1)
+            arms[index], arms[other] = arms[other], arms[index]
+        for position, arm in enumerate(arms, 1):
+            sequence += 1
+            yield Slot(stratum, sequence, block, size, position, arm)
 
 
 def lists_digest(lists: Mapping[str, Sequence[Slot]]) -> str:

@@ -85,17 +85,6 @@ def test_subjects_link_to_the_compiled_study_and_blinded_arms_stay_out(mwa_run, 
     assert all(c["provision"]["type"] == "permit" for c in consents)
 
 
-def test_permuted_blocks_keep_each_site_balanced(mwa_run):
-    running: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for allocation in mwa_run.truth("allocations"):
-        counts = running[allocation["site"]]
-        counts[allocation["arm"]] += 1
-        # within a block of at most 6 the arms never drift more than 3 apart
-        assert abs(counts["ARM-A"] - counts["ARM-B"]) <= 3
-        if allocation["position"] == allocation["block_size"]:
-            assert counts["ARM-A"] == counts["ARM-B"]
-
-
 def test_open_label_studies_send_the_arm(mwa, library):
     randomization = mwa.protocol.randomization.model_copy(update={"blinding": "open-label"})
     protocol = mwa.protocol.model_copy(update={"randomization": randomization})

@@ -24,8 +24,14 @@ ITEMS = {"vas", "odi-total", "medd-total", "operation-time", "blood-loss", "abla
 
 def _collect(study: Study, library: Any, patients: int) -> tuple[dict, list]:
     population = Population(study.protocol, study.profile, seed=31, sites=3, patients=patients)
-    enroller = Enroller(study.protocol, study.profile.conduct, population.run, 31)
     conduct = ConductGenerator(population, study.compiled, library)
+    enroller = Enroller(
+        study.protocol,
+        study.profile.conduct,
+        population.run,
+        31,
+        levels_of=conduct.stratum_levels,
+    )
     values: dict[tuple[str, str, str], list[float]] = collections.defaultdict(list)
     subjects = []
     for patient in population.patients():
