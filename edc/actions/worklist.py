@@ -78,14 +78,27 @@ class Worklist:
     investigators: list[str]  # who may sign eligibility off at the site
     randomization_open: bool
     sees_arms: bool
+    total: int = 0  # pre-screened patients in all (candidates: the page from offset)
+    offset: int = 0
 
 
 _ORDER = {"candidate": 0, "consented": 1, "enrolled": 2, "undetermined": 3}
 
 
-def worklist(workspace: Workspace, study_code: str, site_code: str) -> Worklist:
-    """The site's pre-screened patients, candidates first.
+def worklist(
+    workspace: Workspace,
+    study_code: str,
+    site_code: str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    page_of: str | None = None,
+) -> Worklist:
+    """The site's pre-screened patients, candidates first: ``limit`` of them from ``offset``
+    (None: all); the site's numbers count them all.
 
+    :param page_of: a patient: start at the page (of ``limit``) that holds them instead (the
+        first page when they are not in the site's screening).
     :raises permissions.PermissionDeniedError: the acting user may not screen at the site.
     """
     with workspace.transaction() as session:
@@ -103,13 +116,39 @@ def worklist(workspace: Workspace, study_code: str, site_code: str) -> Worklist:
     texts = {
         c.id: (c, exclusion) for c, exclusion in eligibility.criteria(study.protocol.eligibility)
     }
-    candidates = [
-        _candidate(record, texts, linked.get((record.source, record.patient_id)), visible)
-        for record in records
-    ]
-    candidates.sort(key=lambda c: (_ORDER.get(c.status, 5), c.patient))
+    links = [linked.get((record.source, record.patient_id)) for record in records]
+    # Order first (the status is cheap), then build the page's candidates only.
+    order = sorted(
+        range(len(records)),
+        key=lambda i: (_ORDER.get(_status(records[i], links[i]), 5), records[i].patient_id),
+    )
+    if page_of is not None and limit:
+        at = next((n for n, i in enumerate(order) if records[i].patient_id == page_of), 0)
+        offset = at - at % limit
+    shown = order[offset : None if limit is None else offset + limit]
+    candidates = [_candidate(records[i], texts, links[i], visible) for i in shown]
     return Worklist(
-        study.code, site.code, site.name, candidates, numbers, investigators, is_open, visible
+        study.code,
+        site.code,
+        site.name,
+        candidates,
+        numbers,
+        investigators,
+        is_open,
+        visible,
+        total=len(records),
+        offset=offset,
+    )
+
+
+def _status(record: screening_log.StoredScreening, linked: store.LinkedPatient | None) -> str:
+    """Where the patient stands: the screening outcome, or what became of them since."""
+    if linked is not None:
+        if linked.randomized:
+            return "randomized"
+        return "consented" if linked.subject is None else "enrolled"
+    return {"eligible": "candidate", "undetermined": "undetermined"}.get(
+        record.outcome, "screen failure"
     )
 
 
@@ -135,15 +174,11 @@ def _candidate(
                 evidence=tuple(str(Evidence.from_json(e)) for e in evidence),
             )
         )
-    status = {"eligible": "candidate", "undetermined": "undetermined"}.get(
-        record.outcome, "screen failure"
-    )
+    status = _status(record, linked)
     subject = arm = None
     if linked is not None:
         subject = linked.subject
-        status = "consented" if subject is None else "enrolled"
         if linked.randomized:
-            status = "randomized"
             arm = permissions.shown_arm(linked.arm, visible=visible)
     return Candidate(
         record.patient_id, record.outcome, status, record.as_of, tuple(statuses), subject, arm

@@ -50,6 +50,8 @@ class WorklistPublic(Public):
     numbers: SiteNumbersPublic
     investigators: list[str]
     randomization_open: bool
+    total: int = Field(description="pre-screened patients in all (candidates: a page of them)")
+    offset: int = Field(description="the position of the first candidate listed")
 
 
 class PrescreenPublic(Public):

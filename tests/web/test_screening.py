@@ -20,6 +20,7 @@ from edc.actions import randomize, screen
 from edc.warehouse import audit, db
 from edc.warehouse.tables import UserRow
 from edc.web.app import create_app
+from edc.web.routes import screening as screening_routes
 from tests.actions.sitetrial import SCREENING, STUDY, SiteTrial, make_site_trial
 from tests.fixtures.database import Database
 from tests.web.conftest import Api, login
@@ -220,3 +221,43 @@ def test_the_page_walks_consent_to_enrollment_with_form_posts(
     )
     assert enrolled.status_code == 303
     assert "subject A1-0001" in coord.get(f"{base}/screening").text
+
+
+def test_the_worklist_is_paged_in_the_api_and_on_the_page(
+    client_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coord = client_for("coord-a")
+    whole = coord.get(f"{A1}/worklist").json()
+    order = [c["patient"] for c in whole["candidates"]]
+    assert len(order) == whole["total"] == 6 and whole["offset"] == 0
+    walked = []
+    for offset in (0, 2, 4, 6):
+        found = coord.get(f"{A1}/worklist", params={"offset": offset, "limit": 2})
+        assert found.status_code == 200, found.text
+        assert found.headers["X-Total-Count"] == "6"
+        body = found.json()
+        assert body["total"] == 6 and body["offset"] == offset
+        assert body["numbers"] == whole["numbers"]  # the site's figures count every patient
+        walked += [c["patient"] for c in body["candidates"]]
+    assert walked == order  # every patient once, in the worklist's order
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
+        refused = coord.get(f"{A1}/worklist", params=bad)
+        assert refused.status_code == 422, bad
+    parameters = {
+        p["name"]
+        for p in coord.get("/api/v1/openapi.json").json()["paths"][
+            "/api/v1/studies/{study}/sites/{site}/worklist"
+        ]["get"]["parameters"]
+    }
+    assert {"offset", "limit"} <= parameters
+    # The page: PAGE_SIZE patients a page, a pager, and ?patient= opens the patient's page.
+    monkeypatch.setattr(screening_routes, "PAGE_SIZE", 2)
+    page = f"/studies/{STUDY}/sites/A1/screening"
+    first = coord.get(page).text
+    assert "page 1 of 3 (patients 1\u20132 of 6)" in first and 'rel="next"' in first
+    assert f'id="patient-{order[0]}"' in first and f'id="patient-{order[2]}"' not in first
+    last = coord.get(page, params={"page": 3}).text
+    assert f'id="patient-{order[5]}"' in last and f'id="patient-{order[0]}"' not in last
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    found = coord.get(page, params={"patient": order[3]}).text
+    assert "page 2 of 3" in found and f'id="patient-{order[3]}"' in found

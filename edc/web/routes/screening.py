@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from edc import errors
@@ -37,14 +38,33 @@ def _workspace(auth: Study) -> Workspace:
     return Workspace(context.engine, context.clock, auth.identity.username)
 
 
+PAGE_SIZE = 50  # patients per page of the worklist
+API_LIMIT = 1000  # the most patients one API call returns
+TOTAL_HEADER = "X-Total-Count"
+
+
 def _worklist_url(auth: Study, site: str, patient: str | None = None) -> str:
-    anchor = f"#patient-{patient}" if patient else ""
-    return f"/studies/{auth.access.study_code}/sites/{site}/screening{anchor}"
+    """The worklist, at the page that holds ``patient`` (scrolled to them) when one is named."""
+    url = f"/studies/{auth.access.study_code}/sites/{site}/screening"
+    return f"{url}?patient={quote(patient)}#patient-{patient}" if patient else url
 
 
 @router.get("/studies/{study}/sites/{site}/screening", include_in_schema=False)
-def worklist_page(request: Request, auth: Study, site: str) -> Response:
-    found = worklist.worklist(_workspace(auth), auth.access.study_code, site)
+def worklist_page(
+    request: Request,
+    auth: Study,
+    site: str,
+    page: Annotated[int, Query(ge=1)] = 1,
+    patient: str | None = None,
+) -> Response:
+    found = worklist.worklist(
+        _workspace(auth),
+        auth.access.study_code,
+        site,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        page_of=patient,
+    )
     return pages.render(
         request,
         "screening.html",
@@ -52,16 +72,30 @@ def worklist_page(request: Request, auth: Study, site: str) -> Response:
         worklist=found,
         today=auth.context.clock.now().date(),
         me=auth.identity.username,
+        page=found.offset // PAGE_SIZE + 1,
+        pages=max(1, -(-found.total // PAGE_SIZE)),
     )
 
 
 @router.get("/api/v1/studies/{study}/sites/{site}/worklist", tags=["screening"])
-def worklist_api(auth: Study, site: str) -> WorklistPublic:
+def worklist_api(
+    auth: Study,
+    site: str,
+    response: Response,
+    offset: Annotated[int, Query(ge=0, description="patients to skip")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=API_LIMIT, description="the most patients to return")
+    ] = API_LIMIT,
+) -> WorklistPublic:
     """The site's pre-screened patients with each criterion's status and evidence (candidates
-    first), the site's CONSORT numbers, and who may sign eligibility off."""
-    return WorklistPublic.model_validate(
-        worklist.worklist(_workspace(auth), auth.access.study_code, site)
+    first), ``limit`` of them from ``offset``; the site's CONSORT numbers (over all of them)
+    and who may sign eligibility off. ``total`` (and the ``X-Total-Count`` header) is the
+    number of pre-screened patients in all."""
+    found = worklist.worklist(
+        _workspace(auth), auth.access.study_code, site, offset=offset, limit=limit
     )
+    response.headers[TOTAL_HEADER] = str(found.total)
+    return WorklistPublic.model_validate(found)
 
 
 def _prescreen(auth: Study, site: str) -> PrescreenPublic:
