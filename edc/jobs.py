@@ -16,6 +16,7 @@ interval trigger simply runs the job again at the next interval. Inside one proc
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import os
@@ -47,6 +48,13 @@ _REFRESH_ID = "edc-refresh-jobs"
 
 # What a job does, given the stored schedule (edc.actions.scheduler.run_schedule).
 Runner = Callable[[schedules.Schedule], None]
+# (job id, job_run id) of the run under way in this thread (``run_job``), for the runner.
+_RUN: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("edc_job_run")
+
+
+def current_run() -> tuple[str, int] | None:
+    """The scheduled run the caller is part of: (job id, ``job_run`` id), None outside one."""
+    return _RUN.get(None)
 
 
 class _Scheduler(BackgroundScheduler):  # type: ignore[misc]
@@ -153,12 +161,14 @@ def run_job(job_id: str, runner: Runner) -> None:
         keeper.start()
         outcome, message = "ok", None
         log.info("Job %s started", job_id, extra={"job": job_id})
+        token = _RUN.set((job_id, run_id))
         try:
             runner(schedule)
         except Exception as exc:  # a job's failure must not stop the scheduler: record it
             outcome, message = "failed", str(exc).splitlines()[0] if str(exc) else repr(exc)
             log.error("Job %s failed (retried at the next interval): %s", job_id, exc)
         finally:
+            _RUN.reset(token)
             stop.set()
             keeper.join()
             leases.finish_run(engine, run_id=run_id, outcome=outcome, message=message, clock=clock)

@@ -22,6 +22,7 @@ from edc import config, errors, jobs
 from edc.actions import sync
 from edc.clock import Clock, SystemClock
 from edc.fhir.target import ServerSpec, SmartSpec
+from edc.sync.ingest import SyncRun
 from edc.warehouse import audit, db, leases, migrate, schedules
 
 log = logging.getLogger("edc.jobs")
@@ -31,6 +32,8 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Shorter intervals are for tests; a real sync interval is minutes.
 MIN_INTERVAL = dt.timedelta(milliseconds=100)
 ACTOR = "edc scheduler"
+# Who started a scheduled sync, on its received versions' audit rows.
+STARTED_BY = "scheduler"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,7 +210,9 @@ def run_schedule(schedule: schedules.Schedule) -> None:
         types=options.types,
         time_limit=limit.total_seconds(),
     )
-    result = sync.sync(settings, request, actor=f"edc scheduler ({request.study})")
+    job_id, run_id = jobs.current_run() or (schedule.job_id, None)
+    run = SyncRun(f"scheduled job {job_id}", str(run_id or "unrecorded"), STARTED_BY)
+    result = sync.sync(settings, request, actor=f"edc scheduler ({request.study})", run=run)
     log.info("Synced %s: %s", request.study, "; ".join(result.lines()[-1:]))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from edc.fhir.target import ServerSpec
 from edc.progress import Progress, SilentProgress
 from edc.sync import bulk as bulk_pull
 from edc.sync import cursors, directory, rest
-from edc.sync.ingest import Ingestor, TypeCounts
+from edc.sync.ingest import Ingestor, SyncRun, TypeCounts
 from edc.sync.scope import load_scope
 from edc.synced_types import TYPES
 from edc.warehouse import checkpoints, db, migrate, site_summary
@@ -154,8 +155,12 @@ def sync(
     client_factory: ClientFactory | None = None,
     progress: Progress | None = None,
     actor: str = "edc sync",
+    run: SyncRun | None = None,
 ) -> SyncResult:
     """Pull ``request.study``'s data from the source into the configured warehouse.
+
+    :param run: the job and run named on each received version's audit row, and who started
+        it (default: ``edc sync``, a fresh run id, and ``settings.user``).
 
     :raises errors.BadInputError: (exit 2) bad options, an unknown study, an unreadable source
         directory, or a warehouse that is missing or not migrated; nothing is written.
@@ -167,8 +172,11 @@ def sync(
     :raises edc.fhir.DeadlineError: (exit 3) ``time_limit`` passed; what was committed stays.
     """
     request.check()
-    with logs.context(study=request.study):
-        result = _sync(settings, request, clock or SystemClock(), client_factory, progress, actor)
+    run = run or SyncRun("edc sync", uuid.uuid4().hex[:12], settings.user)
+    with logs.context(study=request.study, sync_run=run.run):
+        result = _sync(
+            settings, request, clock or SystemClock(), client_factory, progress, actor, run
+        )
         # New data may show deviations, or remove their cause: the engine runs after every sync.
         monitor.after_sync(settings, request.study, clock)
         return result
@@ -181,6 +189,7 @@ def _sync(
     client_factory: ClientFactory | None,
     progress: Progress | None,
     actor: str,
+    run: SyncRun,
 ) -> SyncResult:
     progress = progress or SilentProgress()
     started = time.monotonic()
@@ -197,7 +206,7 @@ def _sync(
         if request.source_dir is not None:
             source = str(request.source_dir.resolve())
             log.info("sync started", extra={"source": source, "types": len(request.types)})
-            ingestor = Ingestor(maker, scope, source, clock, actor=actor)
+            ingestor = Ingestor(maker, scope, source, clock, actor=actor, run=run)
             with db.transaction(maker) as session:
                 cursor = cursors.load(session=session, source=source, study_id=scope.study_id)
             directory.pull_directory(
@@ -216,7 +225,7 @@ def _sync(
                 source = fhir.base_url
                 how = "bulk" if request.bulk else "rest"
                 log.info("sync started", extra={"source": source, "mode": how})
-                ingestor = Ingestor(maker, scope, source, clock, actor=actor)
+                ingestor = Ingestor(maker, scope, source, clock, actor=actor, run=run)
                 options = rest.PullOptions(
                     types=request.types,
                     page_size=request.page_size,

@@ -332,7 +332,8 @@ def synced_changes(
             for seq, actor in audited
         )
         if not own_rows:
-            reason = receipt.reason
+            # A sync's receipt names its run as the reason; the value changed at the source.
+            reason = receipt.reason if receipt.role != "system" else None
             if before and reason is None:
                 reason = f"updated at source to versionId {version_id}" if version_id else None
             for key in sorted(values.keys() | before.keys()):

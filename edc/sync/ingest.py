@@ -58,6 +58,27 @@ class TypeCounts:
         return self.new + self.updated + self.unchanged + self.rejected
 
 
+@dataclasses.dataclass(frozen=True)
+class SyncRun:
+    """The sync job and run that receive data, and who started it: named on each received
+    version's audit row (its reason), with the source in the row itself (issue 10).
+
+    :ivar job: ``edc sync`` for the command, ``scheduled job <job id>`` for ``edc scheduler``.
+    :ivar run: the run's id (the ``job_run`` row of a scheduled run; a fresh id per command,
+        also in the command's log records).
+    :ivar started_by: the user who ran the command (``--user``/``EDC_USER``/login name), or
+        ``scheduler`` for a scheduled run.
+    """
+
+    job: str
+    run: str
+    started_by: str
+
+    def describe(self, what: str = "received") -> str:
+        """The audit reason: ``received by edc sync run 1a2b3c, started by alice``."""
+        return f"{what} by {self.job} run {self.run}, started by {self.started_by}"
+
+
 class Ingestor:
     """Ingests batches for one study from one source, counting what happened per type.
 
@@ -67,6 +88,8 @@ class Ingestor:
         audited once, as its raw resource, and the form rows derived from it get no audit rows
         of their own; a person's role keeps an audit row per derived row, as for entered forms).
     :param reason: why data already stored is changed, when a person changes it.
+    :param run: the sync run, named on each received version's audit row (None: the rows
+        carry ``reason``, as for data a person entered).
     """
 
     def __init__(
@@ -79,6 +102,7 @@ class Ingestor:
         actor: str = "edc sync",
         role: str = "system",
         reason: str | None = None,
+        run: SyncRun | None = None,
     ) -> None:
         self.maker = maker
         self.scope = scope
@@ -87,6 +111,7 @@ class Ingestor:
         self.actor = actor
         self.role = role
         self.reason = reason
+        self.run = run
         self.counts: dict[str, TypeCounts] = {}
         self._counted: set[tuple[str, str, str]] = set()
 
@@ -115,7 +140,10 @@ class Ingestor:
         with self._unit_of_work() as work:
             parsed, for_screening = prescreen.split(work, parsed)
             screened = prescreen.store(work, for_screening)
-            stored = store_resources(work.writer, self.source, parsed, self.clock.now())
+            stored = store_resources(
+                work.writer, self.source, parsed, self.clock.now(),
+                received_by=self.run.describe() if self.run else None,
+            )  # fmt: skip
             locked.hold_back(work, stored)
             self._normalize(work, stored)
             work.problems += [Problem(r.kind, r.message, r.field_path, rejected=r)
@@ -187,10 +215,12 @@ class Ingestor:
                 found = normalize(work, by_type[resource_type])
                 if resource_type == "ResearchSubject":
                     enrolled = list(found)
+        moved = self.run.describe("screening data made trial data") if self.run else None
         for patient_id in enrolled:  # their EHR data kept for screening is trial data now
             screening.move_to_trial(
-                work.writer, study_id=work.scope.study_id, source=work.source, patient_id=patient_id
-            )
+                work.writer, study_id=work.scope.study_id, source=work.source,
+                patient_id=patient_id, reason=moved,
+            )  # fmt: skip
         again = echo.link_entered(work, _stored_for_patients(work, enrolled)) if enrolled else []
         for resource_type in DEPENDENT_TYPES:
             items = [s for s in again if s.parsed.resource_type == resource_type]

@@ -79,9 +79,18 @@ class Problem:
 
 
 def store_resources(
-    writer: BatchWriter, source: str, items: Sequence[Parsed], received_at: dt.datetime
+    writer: BatchWriter,
+    source: str,
+    items: Sequence[Parsed],
+    received_at: dt.datetime,
+    *,
+    received_by: str | None = None,
 ) -> list[Stored]:
-    """Store each resource unless that version is stored already; classify each one."""
+    """Store each resource unless that version is stored already; classify each one.
+
+    :param received_by: the reason on each new version's audit row (the sync run and who
+        started it, ``edc.sync.ingest.SyncRun``); None keeps the bound context's.
+    """
     known: dict[tuple[str, str], list[tuple[int, str, str | None]]] = {}
     by_type: dict[str, set[str]] = {}
     for item in items:
@@ -120,7 +129,7 @@ def store_resources(
              item.version_key, item.last_updated, item.text, item.sha256, received_at,
              item.patient_id)
         )  # fmt: skip
-    ids = writer.insert(_RAW, RAW_COLUMNS, new_rows, what="FHIR resources")
+    ids = writer.insert(_RAW, RAW_COLUMNS, new_rows, what="FHIR resources", reason=received_by)
     stored = []
     for item, (state, same) in zip(items, states, strict=True):
         raw_id = same if same is not None else ids[pending[_key(item)]]

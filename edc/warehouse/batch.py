@@ -75,6 +75,7 @@ class BatchWriter:
         *,
         what: str,
         audited: bool = True,
+        reason: str | None = None,
     ) -> list[int]:
         """Insert ``rows`` (values in ``columns`` order, without ``id``) and return their new ids.
 
@@ -82,6 +83,8 @@ class BatchWriter:
         :param audited: False for rows derived from a received resource whose version has its
             own audit row (the audit granularity decision, ``edc.sync.derived``): no audit row
             per derived row.
+        :param reason: the audit rows' reason instead of the bound context's (a received
+            version's row names the sync run and who started it).
         :raises errors.BadInputError: when the database refuses a row (constraint violated); the
             caller's transaction must then be rolled back.
         """
@@ -99,11 +102,15 @@ class BatchWriter:
             raise errors.BadInputError(f"{what} refused by the database", str(exc)) from None
         if audited and audit.is_audited(table):
             dump = _row_dumper(table, all_columns)
-            self.append_audit(table.name, [(str(row[0]), dump(row)) for row in full])
+            inserted = [(str(row[0]), dump(row)) for row in full]
+            self.append_audit(table.name, inserted, reason=reason)
         return list(ids)
 
-    def append_audit(self, table_name: str, inserted: Sequence[tuple[str, str]]) -> None:
-        """Chain one "insert" audit row per ``(record_id, new_value JSON)``, in order."""
+    def append_audit(
+        self, table_name: str, inserted: Sequence[tuple[str, str]], *, reason: str | None = None
+    ) -> None:
+        """Chain one "insert" audit row per ``(record_id, new_value JSON)``, in order (with
+        ``reason`` instead of the bound context's, when given)."""
         if not inserted:
             return
         signature = self._context.signature()
@@ -111,7 +118,8 @@ class BatchWriter:
         seq, prev_hash = chain.head(self.connection)
         at_text = signature.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
         at_db = _processor(self.dialect, _AUDIT, "at")(signature.at)
-        actor, role, reason = signature.actor, signature.role, signature.reason
+        actor, role = signature.actor, signature.role
+        reason = reason or signature.reason
         # A plain str: Table.name is a str subclass, which the DBAPI adapts slowly, row by row.
         table_name = str(table_name)
         rows = []

@@ -358,11 +358,14 @@ def replace_records(
 RAW_RESOURCE_COLUMNS = (*RAW_COLUMNS, "patient_id")
 
 
-def move_to_trial(writer: BatchWriter, *, study_id: int, source: str, patient_id: str) -> int:
+def move_to_trial(
+    writer: BatchWriter, *, study_id: int, source: str, patient_id: str, reason: str | None = None
+) -> int:
     """Make a patient's screening data trial source data (they consented and enrolled).
 
-    Their resources go to ``raw_resource`` (audited, under the acting user) and leave
-    ``screening_resource``. Returns how many moved.
+    Their resources go to ``raw_resource`` (audited, under the acting user, with ``reason``
+    when given: the sync run that moved them) and leave ``screening_resource``. Returns how
+    many moved.
     """
     connection = writer.connection
     rows = connection.execute(
@@ -397,7 +400,7 @@ def move_to_trial(writer: BatchWriter, *, study_id: int, source: str, patient_id
                 (source, "received", kind, logical_id, version, version_key, updated, text, sha,
                  received, patient_id)
             )  # fmt: skip
-    writer.insert(raw, RAW_RESOURCE_COLUMNS, new, what="trial source data")
+    writer.insert(raw, RAW_RESOURCE_COLUMNS, new, what="trial source data", reason=reason)
     connection.execute(
         delete(_RESOURCE).where(
             _RESOURCE.c.study_id == study_id,

@@ -13,11 +13,12 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 
-from edc import errors
+from edc import errors, jobs
+from edc.actions import scheduler, sync
 from edc.cli import main
 from edc.clock import FixedClock
 from edc.sync import ingest, work
-from edc.warehouse import audit, db
+from edc.warehouse import audit, db, leases
 from edc.warehouse.tables import ItemValueRow
 from tests.sync import trialdata
 from tests.sync.conftest import Warehouse
@@ -117,6 +118,56 @@ def test_one_audit_row_per_received_version_not_per_item(
 def _pain_response(warehouse: Warehouse, source: Path) -> dict[str, Any]:
     lines = (source / "QuestionnaireResponse.ndjson").read_bytes().splitlines()
     return next(r for r in map(orjson.loads, lines) if "-qp" in r["id"])  # type: ignore[no-any-return]
+
+
+def _receipts(warehouse: Warehouse) -> set[tuple[str, str, str]]:
+    return {
+        (str(actor), str(role), str(reason))
+        for actor, role, reason in warehouse.rows(
+            "SELECT actor, role, reason FROM audit_event WHERE table_name = 'raw_resource'"
+        )
+    }
+
+
+def test_a_received_versions_audit_row_names_the_run_and_who_started_it(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDC_DATABASE_URL", warehouse.database.url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
+    source = trialdata.build(warehouse.study.checked.compiled, 2).write(tmp_path / "in")
+    args = ["sync", "--study", "MINI-01", "--source", str(source), "-q"]
+    assert main(["--user", "alice", *args]) == 0
+    receipts = _receipts(warehouse)
+    (run,) = {reason.split(" run ")[1].split(",")[0] for _, _, reason in receipts}
+    assert len(run) == 12  # one run, named by its id
+    by = f"by edc sync run {run}, started by alice"
+    assert receipts == {
+        ("edc sync", "system", f"received {by}"),
+        # the patients' EHR data, held for screening until they enrolled in this run
+        ("edc sync", "system", f"screening data made trial data {by}"),
+    }
+    assert warehouse.chain_ok()
+
+
+def test_a_scheduled_syncs_versions_name_the_job_its_run_and_the_scheduler(
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDC_DATABASE_URL", warehouse.database.url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EDC_USER", "bob")  # the scheduler process's user did not start it
+    source = trialdata.build(warehouse.study.checked.compiled, 2).write(tmp_path / "in")
+    request = sync.SyncRequest(study="MINI-01", source_dir=source)
+    job_id = scheduler.add(warehouse.settings, request, dt.timedelta(hours=1))
+    jobs.run_job(job_id, scheduler.run_schedule)  # what the scheduler runs, in this thread
+    (run,) = leases.list_runs(warehouse.database.engine, job_id=job_id)
+    assert run.outcome == "ok", run.message
+    by = f"by scheduled job {job_id} run {run.id}, started by scheduler"
+    assert _receipts(warehouse) == {
+        ("edc scheduler (MINI-01)", "system", f"received {by}"),
+        ("edc scheduler (MINI-01)", "system", f"screening data made trial data {by}"),
+    }
+    assert warehouse.count("raw_resource", "direction = 'received'") > 0
+    assert jobs.current_run() is None  # only inside the run
 
 
 def test_casebook_history_shows_a_synced_value_changing_across_versions(
