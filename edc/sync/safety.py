@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from edc.sync.incoming import date, date_time, reference_id
+from edc.sync.scope import StudyScope
 from edc.sync.store import Stored
 from edc.sync.work import UNKNOWN_SUBJECT, Work, latest_versions, newer, update_reason
 from edc.warehouse import audit
@@ -93,16 +94,27 @@ def normalize_adverse_events(work: Work, items: Sequence[Stored]) -> None:
 
 
 def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
-    resource = stored.parsed.resource
+    fields, wrong = event_fields(work.scope, stored.parsed.resource)
+    for path, message in wrong:
+        work.problem(stored, "invalid_adverse_event", message, path)
+    return fields
+
+
+def event_fields(
+    scope: StudyScope, resource: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """The adverse_event columns an AdverseEvent gives (without subject and raw resource), or
+    None with what is wrong (FHIRPath, message); pure, so ``edc.sync.derived`` re-derives the
+    same way."""
     wrong: list[tuple[str, str]] = []
-    term = _term(work, resource.get("event"))
+    term = _term(scope, resource.get("event"))
     if term is None:
         wrong.append(("AdverseEvent.event", "no MedDRA code of a CTCAE term of the study"))
     grade = _grade(resource.get("extension"))
     if grade is None:
         wrong.append(("AdverseEvent.extension", "no CTCAE grade (ae-grade extension)"))
-    elif term is not None and grade not in work.scope.ctcae_grades.get(term[0], {grade}):
-        defined = ", ".join(map(str, sorted(work.scope.ctcae_grades[term[0]])))
+    elif term is not None and grade not in scope.ctcae_grades.get(term[0], {grade}):
+        defined = ", ".join(map(str, sorted(scope.ctcae_grades[term[0]])))
         message = f"grade {grade} is not defined for {term[1]} (grades: {defined})"
         wrong.append(("AdverseEvent.extension", message))
     serious = _codes(resource.get("seriousness"))
@@ -137,10 +149,8 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
         )
     if death and "serious" not in serious:
         wrong.append(("AdverseEvent.seriousness", "results in death, but not serious"))
-    for path, message in wrong:
-        work.problem(stored, "invalid_adverse_event", message, path)
     if wrong or term is None:
-        return None
+        return None, wrong
     return {
         "ctcae_term": term[1],
         "meddra_llt_code": term[0],
@@ -154,7 +164,7 @@ def _fields(work: Work, stored: Stored) -> dict[str, Any] | None:
         "resolved_at": instant(resolve_value(resource.get("extension"))),
         "outcome": outcome,
         "reported_at": date_time(resource.get("recordedDate")),
-    }
+    }, wrong
 
 
 def _apply(work: Work, stored: Stored, earlier: list[int], fields: dict[str, Any]) -> None:
@@ -193,13 +203,13 @@ def _existing(work: Work, items: Sequence[Stored]) -> dict[int, int]:
     return found
 
 
-def _term(work: Work, event: Any) -> tuple[str, str] | None:
+def _term(scope: StudyScope, event: Any) -> tuple[str, str] | None:
     codings = event.get("coding", ()) if isinstance(event, dict) else ()
     for coding in codings:
-        if isinstance(coding, dict) and coding.get("system") in work.scope.ctcae_systems:
+        if isinstance(coding, dict) and coding.get("system") in scope.ctcae_systems:
             code = str(coding.get("code"))
-            if code in work.scope.ctcae:
-                return code, work.scope.ctcae[code]
+            if code in scope.ctcae:
+                return code, scope.ctcae[code]
     return None
 
 
