@@ -43,6 +43,7 @@ class Verification:
     :ivar derived_responses: with ``derived``, the form responses re-derived from their raw
         resources and found to agree (None when not asked).
     :ivar derived_item_values: with ``derived``, their item values compared.
+    :ivar derived_adverse_events: with ``derived``, the adverse events re-derived from theirs.
     """
 
     rows: int
@@ -55,6 +56,7 @@ class Verification:
     checkpoint_added: str | None
     derived_responses: int | None = None
     derived_item_values: int | None = None
+    derived_adverse_events: int | None = None
 
 
 # Differences listed in the error before "... and N more".
@@ -73,9 +75,10 @@ def verify(
     when all holds, append a checkpoint of it (event ``verify``).
 
     :param with_checkpoints: False checks the chain only (and writes no checkpoint).
-    :param derived: also re-derive the form responses and item values from the raw resources
-        they came from (``edc.sync.derived``): rows synced from a source have no audit rows of
-        their own (the raw resource version is audited), so this is what finds them changed.
+    :param derived: also re-derive the form responses (with their visit), item values and
+        adverse events from the raw resources they came from (``edc.sync.derived``): rows
+        synced from a source have no audit rows of their own (the raw resource version is
+        audited), so this is what finds them changed.
     :raises errors.CheckFailedError: naming the first row that breaks the chain, or what the
         checkpoints show (rows missing, rows rewritten, a checkpoint line not genuine), or with
         ``derived``, each derived row (table:id field) its raw resource does not give.
@@ -96,7 +99,7 @@ def verify(
                     f"{report.rows} rows before it verify; the last good hash is "
                     f"{report.head_hash}",
                 )
-            counts = _verify_derived(connection) if derived else (None, None)
+            counts = _verify_derived(connection) if derived else (None, None, None)
             if not with_checkpoints:
                 return Verification(
                     report.rows, report.head_seq, report.head_hash, None, None, None, None, None,
@@ -129,11 +132,13 @@ def verify(
         checkpoint_added=written.at,
         derived_responses=counts[0],
         derived_item_values=counts[1],
+        derived_adverse_events=counts[2],
     )
 
 
-def _verify_derived(connection: Connection) -> tuple[int, int]:
-    """(responses, item values) re-derived and found to agree with their raw resources.
+def _verify_derived(connection: Connection) -> tuple[int, int, int]:
+    """(responses, item values, adverse events) re-derived and found to agree with their raw
+    resources.
 
     :raises errors.CheckFailedError: listing the rows that do not.
     """
@@ -150,7 +155,7 @@ def _verify_derived(connection: Connection) -> tuple[int, int]:
             "difference(s), changed outside edc (no audit row accounts for them)",
             "\n".join(lines),
         )
-    return report.responses, report.item_values
+    return report.responses, report.item_values, report.adverse_events
 
 
 def checkpoint(

@@ -39,7 +39,8 @@ def _intact(result: Verification) -> list[str]:
     if result.derived_responses is not None:
         lines.append(
             f"derived data agrees with the raw resources: {result.derived_responses:,} form "
-            f"responses, {result.derived_item_values:,} item values"
+            f"responses, {result.derived_item_values:,} item values, "
+            f"{result.derived_adverse_events:,} adverse events"
         )
     return lines
 
@@ -57,7 +58,8 @@ def verify(
         bool,
         typer.Option(
             "--derived",
-            help="also re-derive form responses and item values from their raw resources",
+            help="also re-derive form responses, item values and adverse events from their raw "
+            "resources",
         ),
     ] = False,
     fmt: FormatOption = render.Format.table,

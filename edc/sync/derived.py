@@ -1,12 +1,14 @@
-"""The normalized form tables re-derived from the raw resources they came from.
+"""The normalized form and safety tables re-derived from the raw resources they came from.
 
 A received QuestionnaireResponse version is the record (audited once, as its ``raw_resource``
 row); its ``form_response`` row and ``item_value`` rows are derived from it and carry its id
 (``form_response.raw_resource_id``). ``find_differences`` re-derives them the way sync does
-(``edc.sync.qcheck``) and reports every row that is not what its raw resource gives, unless a
-person changed it in edc with an audit row (the latest audit row of that field gives the value
-found). A row changed behind edc's back (raw SQL, a restored file) shows here; the hash chain
-alone cannot show it, since derived rows from sync have no audit rows of their own.
+(``edc.sync.qcheck``; the visit from the ``visit`` row of the response's Encounter) and each
+``adverse_event`` from its AdverseEvent (``edc.sync.safety.event_fields``), and reports every
+row that is not what its raw resource gives, unless a person changed it in edc with an audit
+row (the latest audit row of that field gives the value found). A row changed behind edc's
+back (raw SQL, a restored file) shows here; the hash chain alone cannot show it, since derived
+rows from sync have no audit rows of their own.
 
 ``synced_changes`` gives, for one response, how its values changed from one stored version to
 the next, with who and when from each version's audit row: the history of a synced value
@@ -27,21 +29,24 @@ import orjson
 from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.orm import Session
 
-from edc.sync import qcheck
+from edc.sync import qcheck, safety
 from edc.sync.incoming import date_time, reference_id
 from edc.sync.scope import StudyScope, load_scope
 from edc.warehouse import audit
 from edc.warehouse.base import table_of
-from edc.warehouse.tables import PatientLinkRow, StudyRow, SubjectRow
+from edc.warehouse.tables import PatientLinkRow, StudyRow, SubjectRow, VisitRow
 from edc.warehouse.tables.audit import AuditEventRow
 from edc.warehouse.tables.crf import FormResponseRow, ItemValueRow
 from edc.warehouse.tables.fhir import RawResourceRow
+from edc.warehouse.tables.safety import AdverseEventRow
 
 _RESPONSE = table_of(FormResponseRow)
 _ITEM = table_of(ItemValueRow)
 _RAW = table_of(RawResourceRow)
 _AUDIT = table_of(AuditEventRow)
 _LINK = table_of(PatientLinkRow)
+_VISIT = table_of(VisitRow)
+_EVENT = table_of(AdverseEventRow)
 _CHUNK = 1_000
 # form_response columns that the raw resource alone gives (visit_id depends on the Encounter).
 RESPONSE_FIELDS = (
@@ -51,6 +56,22 @@ RESPONSE_FIELDS = (
     "fhir_version_id",
     "status",
     "authored",
+)
+# adverse_event columns the AdverseEvent gives (with the subject, from the patient's link).
+EVENT_FIELDS = (
+    "subject_id",
+    "ctcae_term",
+    "meddra_llt_code",
+    "grade",
+    "serious",
+    "attribution",
+    "verbatim",
+    "onset_date",
+    "onset_at",
+    "resolution_date",
+    "resolved_at",
+    "outcome",
+    "reported_at",
 )
 ITEM_FIELDS = (*qcheck.VALUE_COLUMNS[2:], "questionnaire_url", "questionnaire_version")
 Key = tuple[str, int]  # (link_id, answer_index)
@@ -88,11 +109,13 @@ class Difference:
 
 @dataclasses.dataclass(frozen=True)
 class DerivedReport:
-    """What re-deriving found: how many responses and item values were compared."""
+    """What re-deriving found: how many responses, item values and adverse events were
+    compared."""
 
     responses: int
     item_values: int
     differences: list[Difference]
+    adverse_events: int = 0
 
 
 def response_values(
@@ -115,12 +138,16 @@ def response_values(
 
 
 def find_differences(connection: Connection) -> DerivedReport:
-    """Re-derive every study's normalized responses and item values from their raw resources."""
+    """Re-derive every study's normalized responses, item values and adverse events from
+    their raw resources."""
     session = Session(bind=connection)
-    responses = values = 0
+    responses = values = events = 0
     differences: list[Difference] = []
     for study_id, code in connection.execute(select(StudyRow.id, StudyRow.code)).all():
         scope = load_scope(session=session, study_code=str(code))
+        compared, found = _compare_events(connection, scope)
+        events += compared
+        differences += found
         last = 0
         while True:
             found_rows = connection.execute(
@@ -139,7 +166,7 @@ def find_differences(connection: Connection) -> DerivedReport:
             found, compared = _compare_chunk(connection, scope, chunk)
             values += compared
             differences += found
-    return DerivedReport(responses, values, _unaudited(connection, differences))
+    return DerivedReport(responses, values, _unaudited(connection, differences), events)
 
 
 def _compare_chunk(
@@ -152,6 +179,7 @@ def _compare_chunk(
         key = (str(item_row["link_id"]), int(item_row["answer_index"]))
         items.setdefault(int(item_row["response_id"]), {})[key] = dict(item_row)
     links = _links(connection, scope.study_id, chunk)
+    visits = _visits(connection, chunk)
     found: list[Difference] = []
     compared = 0
     for row in chunk:
@@ -176,6 +204,12 @@ def _compare_chunk(
         expected = (links.get((str(row["source"]), patient or "")), *head)
         for name, value in zip(RESPONSE_FIELDS, expected, strict=True):
             found += _field(_RESPONSE, str(response_id), name, row[name], value, raw_id)
+        encounter = reference_id(resource.get("encounter"), "Encounter")
+        if encounter is not None or resource.get("encounter") is None:
+            # (an Encounter named by an identifier edc gave it is not re-derived here)
+            visit = visits.get((expected[0], f"Encounter/{encounter}")) if encounter else None
+            found += _field(_RESPONSE, str(response_id), "visit_id", row["visit_id"], visit,
+                            raw_id)  # fmt: skip
         for key in sorted(values.keys() | mine.keys()):
             item, value = mine.get(key), values.get(key)
             shown = f"response {response_id} {key[0]}[{key[1]}]"
@@ -223,6 +257,64 @@ def _links(
         )
     )
     return {(str(s), str(p)): int(subject) for s, p, subject in found if subject is not None}
+
+
+def _visits(
+    connection: Connection, chunk: Sequence[Mapping[str, Any]]
+) -> dict[tuple[int | None, str], str]:
+    """(subject id, "Encounter/<id>") -> visit id, for the encounters the chunk's responses name."""
+    wanted = set()
+    for row in chunk:
+        encounter = reference_id(orjson.loads(row["json_text"]).get("encounter"), "Encounter")
+        if encounter:
+            wanted.add(f"Encounter/{encounter}")
+    found = connection.execute(
+        select(_VISIT.c.subject_id, _VISIT.c.encounter_reference, _VISIT.c.visit_id).where(
+            _VISIT.c.encounter_reference.in_(sorted(wanted))
+        )
+    )
+    return {(int(s), str(e)): str(v) for s, e, v in found}
+
+
+def _compare_events(connection: Connection, scope: StudyScope) -> tuple[int, list[Difference]]:
+    """(adverse events compared, differences) of one study's events from raw resources."""
+    compared, last = 0, 0
+    found: list[Difference] = []
+    while True:
+        chunk = [
+            dict(row)
+            for row in connection.execute(
+                select(_EVENT, _RAW.c.json_text, _RAW.c.sha256, _RAW.c.source)
+                .join(_RAW, _RAW.c.id == _EVENT.c.raw_resource_id)
+                .join(SubjectRow, SubjectRow.id == _EVENT.c.subject_id)
+                .where(SubjectRow.study_id == scope.study_id, _EVENT.c.id > last)
+                .order_by(_EVENT.c.id)
+                .limit(_CHUNK)
+            ).mappings()
+        ]
+        if not chunk:
+            return compared, found
+        last = int(chunk[-1]["id"])
+        compared += len(chunk)
+        links = _links(connection, scope.study_id, chunk)
+        for row in chunk:
+            raw_id, event_id = int(row["raw_resource_id"]), str(row["id"])
+            text = str(row["json_text"])
+            if hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
+                found.append(Difference("raw_resource", str(raw_id), "json_text", "(changed)",
+                                        f"sha256 {row['sha256']}", raw_id))  # fmt: skip
+                continue
+            resource = orjson.loads(text)
+            fields, wrong = safety.event_fields(scope, resource)
+            if fields is None:
+                failed = f"nothing ({wrong[0][1] if wrong else 'not an adverse event'})"
+                found.append(Difference("adverse_event", event_id, None, "(row)", failed, raw_id))
+                continue
+            patient = reference_id(resource.get("subject"), "Patient")
+            fields["subject_id"] = links.get((str(row["source"]), patient or ""))
+            for name in EVENT_FIELDS:
+                found += _field(_EVENT, event_id, name, row[name], fields[name], raw_id)
+    return compared, found
 
 
 def _unaudited(connection: Connection, differences: list[Difference]) -> list[Difference]:

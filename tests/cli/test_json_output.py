@@ -51,6 +51,7 @@ KEYS: dict[str, list[str]] = {
         "checkpoint_added",
         "derived_responses",
         "derived_item_values",
+        "derived_adverse_events",
     ],
     "generate": [
         "out",

@@ -19,7 +19,7 @@ from edc.cli import main
 from edc.clock import FixedClock
 from edc.sync import ingest, work
 from edc.warehouse import audit, db, leases
-from edc.warehouse.tables import ItemValueRow
+from edc.warehouse.tables import AdverseEventRow, ItemValueRow
 from tests.sync import trialdata
 from tests.sync.conftest import Warehouse
 
@@ -55,6 +55,7 @@ def test_a_clean_warehouse_verifies_derived(
     report = json.loads(capsys.readouterr().out)
     assert report["derived_responses"] == warehouse.count("form_response") > 0
     assert report["derived_item_values"] == warehouse.count("item_value") > 0
+    assert report["derived_adverse_events"] == warehouse.count("adverse_event") > 0
     assert main(["audit", "verify", "--format", "json"]) == 0  # not asked: not counted
     assert json.loads(capsys.readouterr().out)["derived_responses"] is None
 
@@ -266,3 +267,35 @@ def test_a_warehouse_synced_before_the_decision_keeps_its_audit_rows_and_verifie
     # The old insert audit row (the whole row), then the change derived from version 2.
     assert [(action, field) for action, field, _ in mine] == [("insert", None), ("update", "nrs")]
     assert mine[1][2] == str((old + 1) % 11)
+
+
+def test_an_adverse_events_grade_changed_with_raw_sql_is_found_an_audited_one_is_not(
+    synced: Path, warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ((event_id, grade),) = warehouse.rows("SELECT id, grade FROM adverse_event ORDER BY id LIMIT 1")
+    was = int(str(grade))
+    _tamper(warehouse, f"UPDATE adverse_event SET grade = {was % 4 + 1} WHERE id = {event_id}")
+    capsys.readouterr()
+    assert main(VERIFY) == errors.EXIT_CHECK_FAILED
+    err = capsys.readouterr().err
+    assert f"adverse_event:{event_id} grade: {was % 4 + 1} in the table, {was} derived" in err
+    assert "1 difference(s)" in err
+    clock = FixedClock(dt.datetime(2031, 5, 1, 9, 30, tzinfo=dt.UTC))
+    with db.transaction(warehouse.database.sessionmaker) as session:
+        audit.bind(session, actor="dr.li", role="investigator", clock=clock, reason="regraded")
+        session.get_one(AdverseEventRow, event_id).grade = was % 4 + 2  # regraded in edc
+    assert main(VERIFY) == 0
+    assert warehouse.chain_ok()
+
+
+def test_a_responses_visit_changed_with_raw_sql_is_found(
+    synced: Path, warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ((response_id, visit_id),) = warehouse.rows(
+        "SELECT id, visit_id FROM form_response WHERE visit_id IS NOT NULL ORDER BY id LIMIT 1"
+    )
+    _tamper(warehouse, f"UPDATE form_response SET visit_id = NULL WHERE id = {response_id}")
+    capsys.readouterr()
+    assert main(VERIFY) == errors.EXIT_CHECK_FAILED
+    err = capsys.readouterr().err
+    assert f'form_response:{response_id} visit_id: null in the table, "{visit_id}" derived' in err
