@@ -36,16 +36,19 @@ def _fk(column: str, table: str) -> str:
 
 
 def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    # A SQLite warehouse that was downgraded past this revision still has the columns.
+    present = {column["name"] for column in sa.inspect(bind).get_columns("data_query")}
     for column, table in COLUMNS.items():
-        if sqlite:
+        if not sqlite:
+            op.add_column("data_query", sa.Column(column, sa.Integer(), nullable=True))
+            op.create_foreign_key(_fk(column, table), "data_query", table, [column], ["id"])
+        elif column not in present:
             op.execute(
                 f"ALTER TABLE data_query ADD COLUMN {column} INTEGER"
                 f" CONSTRAINT {_fk(column, table)} REFERENCES {table} (id)"
             )
-        else:
-            op.add_column("data_query", sa.Column(column, sa.Integer(), nullable=True))
-            op.create_foreign_key(_fk(column, table), "data_query", table, [column], ["id"])
         op.create_index(f"ix_data_query_{column}", "data_query", [column])
 
 
