@@ -19,9 +19,19 @@ from edc.library import Library
 from edc.protocol import Protocol
 from edc.protocol.forms import form_content, walk_items
 
-TRIAL_DESIGN = frozenset({"ta", "tv", "ti", "ts"})
+TRIAL_DESIGN = frozenset({"ta", "te", "tv", "ti", "ts"})
 # Where the values of a tabulation dataset come from.
-ORIGINS = {"dm": "Assigned", "ds": "Assigned", "sv": "CRF", "qs": "CRF", "ae": "CRF"}
+ORIGINS = {
+    "dm": "Assigned",
+    "ds": "Assigned",
+    "sv": "CRF",
+    "qs": "CRF",
+    "ae": "CRF",
+    "ie": "Derived (eligibility decision on EHR data)",
+    "lb": "EHR",
+    "cm": "EHR (MME derived, CDC 2022 factors)",
+    "pr": "EHR and CRF (PRCAT)",
+}
 
 
 def dictionary(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
@@ -12,8 +13,10 @@ import pyreadstat
 import pytest
 
 from edc import cli, errors
+from edc.actions import consent, enroll, lock
 from edc.actions import export as action
-from edc.actions import lock
+from edc.export import clinical
+from edc.library import load_library
 from edc.trial import permissions
 from tests.actions.sitetrial import STUDY, SiteTrial
 from tests.actions.test_lock import PASSWORD, make_lockable
@@ -93,7 +96,7 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
     assert dm[0]["USUBJID"].startswith(f"{STUDY}-")
     assert trial.count("export_manifest") == 2
     # A tool we did not write reads every XPORT file back as the Parquet holds it.
-    for name in ("dm", "ds", "sv", "qs", "ae"):
+    for name in ("dm", "ds", "sv", "qs", "ae", "ie", "lb", "cm", "pr", "te", "ta", "adsl"):
         parquet = pq.read_table(tmp_path / "one" / f"{name}.parquet").to_pydict()
         xpt, meta = pyreadstat.read_xport(
             str(tmp_path / "one" / f"{name}.xpt"), output_format="dict"
@@ -102,7 +105,8 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
         assert list(xpt) == list(parquet)
         for column, values in parquet.items():
             assert [v or "" for v in xpt[column]] == values, (name, column)
-    assert meta.column_labels[2] == "Unique Subject Identifier"
+        if "USUBJID" in xpt:
+            assert meta.column_labels[list(xpt).index("USUBJID")] == "Unique Subject Identifier"
 
 
 def test_unblinded_export_is_refused_to_blinded_roles(trial: SiteTrial, tmp_path: Path) -> None:
@@ -123,6 +127,7 @@ def test_sqlite_and_postgresql_export_the_same_bytes(
     for database in (sqlite_database, postgres_database):
         # The same folders for both: the hospital export's path is in the audit trail.
         trial = make_lockable(database, tmp_path / "trial")
+        _ehr_data(trial)  # IE, LB, CM, PR hold rows
         _lock(trial)
         _export(trial, tmp_path / database.backend)
         exported.append(_files(tmp_path / database.backend))
@@ -130,6 +135,7 @@ def test_sqlite_and_postgresql_export_the_same_bytes(
     # warehouse's own audit chain (its head, and the signature bound to it).
     manifests = [orjson.loads(files.pop(action.MANIFEST)) for files in exported]
     assert exported[0] == exported[1]
+    assert b"OPIOID" in exported[0]["cm.csv"] and b"718-7" in exported[0]["lb.csv"]
     for manifest in manifests:
         manifest.pop("audit_head")
         manifest.pop("lock_event")
@@ -158,7 +164,10 @@ def test_trial_design_and_adsl_flags_with_arms_masked_unless_unblinded(
     assert arm not in blind_dm and arm in (tmp_path / "open" / "dm.csv").read_text()
     # The trial design comes from the protocol (three arms, its criteria and visits).
     ta = pq.read_table(tmp_path / "blind" / "ta.parquet").to_pydict()
-    assert len(ta["ARMCD"]) == 3
+    assert sorted(set(ta["ARMCD"])) == ["ARM-A", "ARM-B", "ARM-C"]
+    assert set(ta["ETCD"]) == {"SCRN", "ARMA", "ARMB", "ARMC"}
+    te = pq.read_table(tmp_path / "blind" / "te.parquet").to_pydict()
+    assert set(te["ETCD"]) == set(ta["ETCD"])  # every element of an arm is described
     ts = pq.read_table(tmp_path / "blind" / "ts.parquet").to_pydict()
     assert dict(zip(ts["TSPARMCD"], ts["TSVAL"], strict=True))["NARMS"] == "3"
     assert pyreadstat.read_xport(str(tmp_path / "blind" / "ti.xpt"), output_format="dict")[0]
@@ -171,3 +180,128 @@ def test_trial_design_and_adsl_flags_with_arms_masked_unless_unblinded(
             assert row["TRT01P"] == permissions.MASKED_ARM and row["ITTFL"] == "Y"
             if row["BASE"] and row["AVISIT"] != "BL" and row["CHG"]:
                 assert float(row["CHG"]) == pytest.approx(float(row["AVAL"]) - float(row["BASE"]))
+
+
+def _ehr_data(trial: SiteTrial) -> None:
+    """An opioid patch and a BID oxycodone, a procedure for p-ok; p-anemic enrolled anyway."""
+    patient = {"reference": "Patient/p-ok"}
+    meta = {"versionId": "1", "lastUpdated": "2027-03-02T08:00:00+01:00"}
+
+    def request(rid: str, coding: dict[str, str], dose: float, unit: str, timing: dict[str, Any]):
+        return {
+            "resourceType": "MedicationRequest", "id": rid, "meta": meta, "status": "active",
+            "intent": "order", "subject": patient, "authoredOn": "2027-02-27T08:15:00+01:00",
+            "medicationCodeableConcept": {"coding": [coding]},
+            "dosageInstruction": [{
+                "timing": {"repeat": timing},
+                "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit}}],
+            }],
+        }  # fmt: skip
+
+    trial.add(
+        "MedicationRequest",
+        request("p-ok-fent", {"system": "urn:local", "code": "fentanyl-transdermal",
+                              "display": "Fentanyl (transdermal patch)"},
+                25, "ug/h", {"frequency": 1, "period": 72, "periodUnit": "h"}),
+        request("p-ok-oxy", {"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                             "code": "7804", "display": "Oxycodone (oral)"},
+                10, "mg", {"frequency": 2, "period": 1, "periodUnit": "d"}),
+        request("p-ok-para", {"system": "urn:local", "code": "paracetamol",
+                              "display": "Paracetamol"},
+                1000, "mg", {"frequency": 3, "period": 1, "periodUnit": "d"}),
+    )  # fmt: skip
+    trial.add(
+        "Procedure",
+        {
+            "resourceType": "Procedure", "id": "p-ok-rt", "meta": meta, "status": "completed",
+            "subject": patient, "code": {"text": "Radiotherapy of the spine"},
+            "bodySite": [{"coding": [{"system": "urn:local", "display": "T11"}]}],
+            "performedPeriod": {"start": "2027-03-05T10:00:00+01:00"},
+        },
+    )  # fmt: skip
+    with trial.workspace("coord-a") as workspace:
+        consent.record(
+            workspace,
+            consent.ConsentRequest(
+                study=STUDY, patient="p-anemic", signed=dt.date(2027, 3, 1),
+                form_version="2.1", obtained_by="Dr. Alpha",
+            ),
+        )  # fmt: skip
+    with trial.workspace("pi-a") as workspace:
+        enroll.enroll(
+            workspace,
+            enroll.EnrollRequest(
+                study=STUDY, patient="p-anemic", site="A1", investigator="inv-a",
+                confirm=("IN03=yes",), override="transfusion planned",
+            ),
+        )  # fmt: skip
+    trial.sync()
+
+
+def test_ie_lb_cm_pr_come_from_the_eligibility_decision_and_the_ehr(
+    trial: SiteTrial, tmp_path: Path
+) -> None:
+    _ehr_data(trial)
+    subjects = dict(trial.rows("SELECT p.patient_id, s.subject_code FROM patient_link p "
+                               "JOIN subject s ON s.id = p.subject_id"))  # fmt: skip
+    ok, anemic = (f"{STUDY}-{subjects[p]}" for p in ("p-ok", "p-anemic"))
+    _lock(trial)
+    _export(trial, tmp_path / "out", xpt=True)
+
+    def read(name: str) -> list[dict[str, str]]:
+        return pq.read_table(tmp_path / "out" / f"{name}.parquet").to_pylist()
+
+    # IE: only the criterion the enrolled-anyway subject did not meet, dated, study day -1.
+    (ie,) = read("ie")
+    assert (ie["USUBJID"], ie["IETESTCD"], ie["IECAT"], ie["IEORRES"]) == (
+        anemic, "IN02", "INCLUSION", "N"
+    )  # fmt: skip
+    assert ie["IETEST"].startswith("Hemoglobin") and ie["IESEQ"] == "1"
+    assert (ie["IEDTC"], ie["IEDY"]) == ("2027-03-02", "1")  # decided on the day of enrollment
+    # LB: the hemoglobin each decision read, with its unit, local date and study day.
+    lb = {row["USUBJID"]: row for row in read("lb")}
+    assert set(lb) == {ok, anemic}
+    assert {k: lb[ok][k] for k in ("LBTESTCD", "LBLOINC", "LBORRES", "LBORRESU", "LBDTC")} == {
+        "LBTESTCD": "HGB", "LBLOINC": "718-7", "LBORRES": "12.1", "LBORRESU": "g/dL",
+        "LBDTC": "2027-02-24T23:10:00",
+    }  # fmt: skip
+    assert lb[ok]["LBDY"] == "-6" and lb[anemic]["LBSTRESN"] == "7.5"
+    # CM: daily doses and MME with the CDC 2022 factors (fentanyl per ug/h, oxycodone 1.5).
+    cm = {row["CMTRT"]: row for row in read("cm")}
+    fentanyl, oxycodone = cm["Fentanyl (transdermal patch)"], cm["Oxycodone (oral)"]
+    assert (fentanyl["CMDOSTOT"], fentanyl["CMMMEF"], fentanyl["CMMME"]) == ("25", "2.4", "60")
+    assert (oxycodone["CMDOSTOT"], oxycodone["CMDOSTU"], oxycodone["CMMME"]) == ("20", "mg/d", "30")
+    assert (cm["Paracetamol"]["CMCAT"], cm["Paracetamol"]["CMMME"]) == ("", "")
+    assert oxycodone["CMCAT"] == "OPIOID" and oxycodone["CMSTDTC"] == "2027-02-27T08:15:00"
+    assert sorted(row["CMSEQ"] for row in cm.values()) == ["1", "2", "3"]
+    # PR: the EHR's procedure, located, on study day 4.
+    (pr,) = read("pr")
+    assert (pr["PRTRT"], pr["PRCAT"], pr["PRLOC"], pr["PRSTDTC"], pr["PRDY"]) == (
+        "Radiotherapy of the spine", "EHR", "T11", "2027-03-05T10:00:00", "4"
+    )  # fmt: skip
+    # The data dictionary describes them, within the XPORT v5 limits.
+    dictionary = orjson.loads((tmp_path / "out" / "define.json").read_bytes())
+    described = {d["name"]: d for d in dictionary["datasets"]}
+    assert {"IE", "LB", "CM", "PR", "TE"} <= set(described)
+    assert described["LB"]["variables"][0]["origin"] == "Assigned"
+    for dataset in described.values():
+        for variable in dataset["variables"]:
+            assert len(variable["name"]) <= 8 and len(variable["label"].encode()) <= 40
+    manifest = orjson.loads((tmp_path / "out" / action.MANIFEST).read_bytes())
+    names = {e["name"] for e in manifest["files"]}
+    assert {f"{n}.{x}" for n in ("ie", "lb", "cm", "pr", "te") for x in ("csv", "xpt")} <= names
+
+
+def test_mme_of_a_medication_named_only_in_its_text() -> None:
+    factors = load_library().mme_factors
+    assert (
+        clinical.opioid_factor({"text": "Hydromorphone 2 mg tablet"}, factors)
+        == factors["hydromorphone"]
+    )
+    assert (
+        clinical.opioid_factor({"text": "Fentanyl transdermal"}, factors)
+        == factors["fentanyl transdermal"]
+    )
+    assert clinical.opioid_factor({"text": "Ibuprofen"}, factors) is None
+    assert clinical.study_day(dt.date(2027, 3, 2), dt.date(2027, 3, 2)) == "1"
+    assert clinical.study_day(dt.date(2027, 3, 1), dt.date(2027, 3, 2)) == "-1"
