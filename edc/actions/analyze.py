@@ -1,6 +1,7 @@
 """`edc analyze`: the protocol's analysis plan run on the locked data, as tables and a report.
 
-The unblinded statistician's command (arms are compared). Endpoints of the plan are analysed in
+The unblinded statistician's command (arms are compared), on a locked blinded study only once
+it was unblinded (``edc lock unblind``, signed). Endpoints of the plan are analysed in
 its population (ITT or per-protocol flags of ADSL) at their visit: between arms by the plan's
 test (``edc.analysis.estimates``), and within each arm by the Wilcoxon signed-rank test of the
 change. Also written: the CONSORT flow by arm and adverse events by arm, term and worst grade.
@@ -54,7 +55,8 @@ def analyze(
     settings: config.Settings, workspace: Workspace, request: AnalyzeRequest
 ) -> AnalyzeResult:
     """:raises errors.BadInputError: (exit 2, nothing written) an unknown study or endpoint, a
-    study not locked without ``snapshot``, a blinded role, or an output folder with files."""
+    study not locked without ``snapshot``, a locked blinded study not yet unblinded, a blinded
+    role, or an output folder with files."""
     if request.out.exists() and any(request.out.iterdir()):
         raise errors.BadInputError(f"{request.out} is not empty", "analyze into a new folder")
     with workspace.transaction() as session:
@@ -79,6 +81,12 @@ def analyze(
             raise errors.BadInputError(
                 f"{study.code} is not locked: nothing analysed",
                 "lock it first, or --snapshot for an interim look (marked as such)",
+            )
+        if locked and not request.snapshot and not export.arms_open(session, study):
+            raise errors.BadInputError(
+                f"{study.code} is not unblinded: nothing analysed by arm",
+                f"the unblinded statistician unblinds it first (edc lock unblind --study "
+                f"{study.code}), or --snapshot for an interim look",
             )
         datasets = {d.name: d for d in export.build_datasets(session, study, show_arms=True)}
     arms = _arms(study.protocol)

@@ -1,5 +1,5 @@
 """The demo's last steps: the data manager locks the study (signed), the statistician exports,
-the unblinded statistician runs the analysis plan.
+the unblinded statistician unblinds the locked study (signed) and runs the analysis plan.
 
 The signer's password is made here (random, set like any password); ``edc demo`` prints new
 web logins afterwards anyway. Run again, the demo finds the study locked and its export made:
@@ -26,6 +26,7 @@ SIGNER = "demo-data-manager"
 EXPORTER = "demo-statistician"
 ANALYST = "demo-unblinded-statistician"
 REASON = "demo: every visit collected, queries closed"
+UNBLIND_REASON = "demo: final analysis of the locked data"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +85,15 @@ def lock_and_export(settings: config.Settings, study_code: str, base: Path) -> D
             files = export_action.export(settings, workspace, asked).files
     analysed = base / f"analysis-lock-{event_id}"
     with Workspace.open(settings, user=ANALYST) as workspace:
+        with workspace.transaction() as session:
+            unblinded = export_action.arms_open(session, workspace.study(session, study_code))
+        if not unblinded:
+            password = secrets.token_urlsafe(18)
+            passwords.set_password(
+                workspace.maker, username=ANALYST, password=password, actor=demo_users.ACTOR,
+                role="system", clock=workspace.clock, reason="demo signing password",
+            )  # fmt: skip
+            lock_action.unblind_study(settings, workspace, study_code, UNBLIND_REASON, password)
         if analysed.exists():  # an earlier demo run analysed this lock: analyse it again
             shutil.rmtree(analysed)
         result = analyze.analyze(settings, workspace, analyze.AnalyzeRequest(study_code, analysed))

@@ -8,7 +8,9 @@ ran (no times of export, rows in a fixed order, values formatted the same on SQL
 PostgreSQL): exporting the same lock twice gives the same bytes.
 
 Arms are exported as ``(blinded)`` unless ``unblinded`` is asked for, which is refused to every
-role the study blinds (``edc.trial.permissions``).
+role the study blinds (``edc.trial.permissions``) and, for a locked blinded study, until the
+unblinded statistician has unblinded it (``edc lock unblind``, signed; the manifest names that
+signature). A snapshot (interim look) may be unblinded by the unblinded statistician before.
 """
 
 from __future__ import annotations
@@ -177,6 +179,13 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
                 f"{workspace.username} may not export arms unblinded in {study.code}",
                 f"{actor.grant} is blinded; only the unblinded statistician exports arms",
             )
+        unblinding = _unblinding(session, study)
+        if request.unblinded and lock is not None and not _arms_open(study, unblinding):
+            raise errors.BadInputError(
+                f"{study.code} is not unblinded: arms are exported as masked codes",
+                f"the unblinded statistician unblinds it (edc lock unblind --study {study.code})"
+                ", signed, after lock",
+            )
         datasets = build_datasets(session, study, show_arms=request.unblinded)
         head = (lock.audit_rows, lock.audit_head_hash) if lock else _current_head(session)
     created = lock.at if lock else workspace.clock.now()
@@ -198,6 +207,7 @@ def export(settings: config.Settings, workspace: Workspace, request: ExportReque
         "lock_event": _lock_json(lock),
         "audit_head": {"rows": head[0], "hash": head[1]},
         "arms": "unblinded" if request.unblinded else "blinded",
+        "unblinding": unblinding,
         "files": [dataclasses.asdict(f) for f in files],
     }
     text = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
@@ -228,6 +238,34 @@ def study_lock(session: Session, study: Study) -> LockEventRow | None:
     if state is None or state.state != "locked":
         return None
     return session.get(LockEventRow, state.lock_event_id)
+
+
+def _unblinding(session: Session, study: Study) -> dict[str, Any] | None:
+    """The study's signed unblinding as the manifest shows it (None: still blinded)."""
+    from edc.actions import lock as lock_action
+
+    row = lock_action.unblinding(session, study.id)
+    if row is None:
+        return None
+    return {
+        "signed_at": _datetime(row.at),
+        "signer": row.actor,
+        "role": row.signer_role,
+        "meaning": row.meaning,
+        "reason": row.reason,
+        "lock_event_id": row.lock_event_id,
+        "signature_sha256": row.signature_sha256,
+    }
+
+
+def _arms_open(study: Study, unblinding: dict[str, Any] | None) -> bool:
+    """Whether the locked study's arms may be exported: unblinded, or never blinded."""
+    return unblinding is not None or study.protocol.randomization.blinding == "open-label"
+
+
+def arms_open(session: Session, study: Study) -> bool:
+    """Whether the study's arms may be shown by arm: unblinded (signed), or open-label."""
+    return _arms_open(study, _unblinding(session, study))
 
 
 def _current_head(session: Session) -> tuple[int, str]:

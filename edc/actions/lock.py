@@ -21,7 +21,7 @@ from edc.actions.workspace import Study, Workspace
 from edc.trial import locking, permissions
 from edc.trial.permissions import Action
 from edc.warehouse import audit, chain, checkpoints, locks, users
-from edc.warehouse.tables.lock import LockEventRow, LockStateRow
+from edc.warehouse.tables.lock import LockEventRow, LockStateRow, StudyUnblindingRow
 from edc.warehouse.tables.subjects import SubjectRow
 
 
@@ -136,6 +136,105 @@ def change(settings: config.Settings, workspace: Workspace, request: LockRequest
         study.code, unit.label, state, workspace.username, grant.role, meaning, now,
         request.reason, rows, head, signature.sha256, event_id,
     )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class UnblindResult:
+    study: str
+    signer: str
+    role: str
+    meaning: str
+    signed_at: dt.datetime
+    reason: str
+    lock_event_id: int
+    audit_rows: int
+    audit_head_hash: str
+    signature_sha256: str
+
+
+def unblind_study(
+    settings: config.Settings, workspace: Workspace, study_code: str, reason: str, password: str
+) -> UnblindResult:
+    """Reveal the whole study's arms, once, after lock: the unblinded statistician signs.
+
+    From then on exports may show arms (``edc export --unblinded``, still refused to blinded
+    roles); before, they show masked codes. The unblinding stays when the study is unlocked:
+    what is known cannot be forgotten.
+
+    :raises errors.BadInputError: (exit 2, nothing written) a blank reason, an unknown study, an
+        open-label study (nothing to unblind), a study not locked, a study already unblinded, a
+        role other than the unblinded statistician (blinded roles are refused), or a wrong
+        password.
+    """
+    if not reason.strip():
+        raise errors.BadInputError("edc lock unblind needs a --reason")
+    now = workspace.clock.now()
+    with workspace.transaction() as session:
+        study = workspace.study(session, study_code)
+        if study.protocol.randomization.blinding == "open-label":
+            raise errors.BadInputError(
+                f"{study.code} is open-label: its arms are not blinded, nothing to unblind"
+            )
+        grants = tuple(g for g in workspace.grants(session, study) if g.site is None)
+        grant = permissions.authorize(
+            Action.UNBLIND_STUDY, grants, user=workspace.username, site=None
+        )
+        if not permissions.may_see_arms(workspace.grants(session, study), study.blinding):
+            raise permissions.PermissionDeniedError(
+                f"{workspace.username} also holds a blinded role in {study.code}: not unblinded"
+            )
+        state = locks.states(session=session, study_id=study.id).get(locks.STUDY_UNIT)
+        if state is None or state.state != "locked":
+            raise errors.BadInputError(
+                f"{study.code} is not locked: the study is unblinded only after lock",
+                f"lock it first (edc lock lock --study {study.code})",
+            )
+        done = unblinding(session, study.id)
+        if done is not None:
+            raise errors.BadInputError(
+                f"{study.code} was unblinded already, by {done.actor} at "
+                f"{done.at.astimezone(dt.UTC).isoformat(timespec='seconds')}"
+            )
+        user = users.get_user(session=session, username=workspace.username)
+        if not passwords.verify_password(user.password_hash, password):
+            raise errors.BadInputError(
+                f"the password of {workspace.username} does not match: not signed",
+                "the signature needs the password of your edc login (set by an administrator)",
+            )
+        audit.bind(session, actor=workspace.username, role=grant.role, clock=workspace.clock)
+        rows, head = chain.head(session.connection())
+        signature = locking.Signature(
+            study=study.code, unit=f"study {study.code}", state="unblinded", reason=reason,
+            signer=workspace.username, role=grant.role, meaning=locking.UNBLIND_MEANING, at=now,
+            audit_rows=rows, audit_head_hash=head,
+        )  # fmt: skip
+        with audit.reason(session, reason):
+            session.add(
+                StudyUnblindingRow(
+                    study_id=study.id, lock_event_id=state.lock_event_id, at=now,
+                    actor=workspace.username, signer_role=grant.role,
+                    meaning=locking.UNBLIND_MEANING, reason=reason, audit_rows=rows,
+                    audit_head_hash=head, signature_sha256=signature.sha256,
+                )
+            )  # fmt: skip
+        lock_event_id = state.lock_event_id
+    checkpoints.record(
+        settings,
+        workspace.engine,
+        event=f"unblind {study.code} signed {signature.sha256}",
+        clock=workspace.clock,
+    )
+    return UnblindResult(
+        study.code, workspace.username, grant.role, locking.UNBLIND_MEANING, now, reason,
+        lock_event_id, rows, head, signature.sha256,
+    )  # fmt: skip
+
+
+def unblinding(session: Session, study_id: int) -> StudyUnblindingRow | None:
+    """The study's signed unblinding, if it was unblinded."""
+    return session.scalars(
+        select(StudyUnblindingRow).where(StudyUnblindingRow.study_id == study_id)
+    ).one_or_none()
 
 
 def _unit(session: Session, study: Study, request: LockRequest) -> _Unit:

@@ -31,7 +31,8 @@ def analyze(
     with the CONSORT flow and adverse events by arm; CSV tables and report.html.
 
     The unblinded statistician's command. Exit 2, nothing written: a study not locked (without
-    --snapshot), a blinded role, an unknown --endpoint, or a folder that is not empty.
+    --snapshot), a locked blinded study not yet unblinded (edc lock unblind), a blinded role,
+    an unknown --endpoint, or a folder that is not empty.
     """
     from edc.actions import analyze as action
     from edc.actions.workspace import Workspace

@@ -22,7 +22,11 @@ def export(
         bool, typer.Option("--snapshot", help="export a study that is not locked (interim look)")
     ] = False,
     unblinded: Annotated[
-        bool, typer.Option("--unblinded", help="real arms (the unblinded statistician only)")
+        bool,
+        typer.Option(
+            "--unblinded",
+            help="real arms (the unblinded statistician, once the study is unblinded)",
+        ),
     ] = False,
     xpt: Annotated[
         bool, typer.Option("--xpt", help="also SAS transport files (XPORT v5), one per dataset")
@@ -35,7 +39,8 @@ def export(
 
     The same lock exported twice gives the same bytes. Arms are masked unless --unblinded.
     Exit 2, nothing written: a study not locked (without --snapshot), --unblinded by a blinded
-    role, a role that may not export, or a folder that is not empty.
+    role or before `edc lock unblind` (a locked blinded study), a role that may not export, or
+    a folder that is not empty.
     """
     from edc.actions import export as action
     from edc.actions.workspace import Workspace

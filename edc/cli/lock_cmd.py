@@ -101,3 +101,30 @@ def unlock(
 ) -> None:
     """Unlock frozen or locked data so it can be corrected (signed, with a reason)."""
     _run("unlock", study, site, subject, reason, password, fmt)
+
+
+@app.command()
+def unblind(
+    study: StudyOption,
+    reason: ReasonOption,
+    password: PasswordOption,
+    fmt: FormatOption = render.Format.table,
+) -> None:
+    """Unblind the whole locked study, once (the unblinded statistician, signed).
+
+    Until then exports show arms as masked codes and edc analyze refuses the locked study.
+    Exit 2, nothing written: a study not locked, open-label or already unblinded, a blinded or
+    other role, a wrong password, no reason.
+    """
+    from edc.actions import lock as action
+    from edc.actions.workspace import Workspace
+
+    settings = state.settings()
+    with Workspace.open(settings) as workspace:
+        result = action.unblind_study(settings, workspace, study, reason, password)
+    state.emit(
+        result,
+        fmt,
+        render.View(headline=lambda r: f"study {r.study} unblinded; signed by {r.signer} "
+                    f"({r.role}): {r.meaning}"),
+    )  # fmt: skip

@@ -23,6 +23,8 @@ MEANINGS = {
     "lock": "data reviewed and approved as final",
     "unlock": "lock withdrawn so that data can be corrected",
 }
+# What the unblinded statistician signs when the study's arms are revealed (after lock).
+UNBLIND_MEANING = "study unblinded: arms revealed for the final analysis of the locked data"
 # Where a verb may start from.
 _FROM = {
     "freeze": frozenset({"open", "unlocked"}),

@@ -39,6 +39,7 @@ class Action(enum.StrEnum):
     VERIFY_RANDOMIZATION = "verify randomization"
     READ_ALLOCATION_LIST = "read the allocation lists"
     UNBLIND = "unblind a subject (emergency)"
+    UNBLIND_STUDY = "unblind the whole study after lock (signed)"
     PUSH = "deliver writes to the FHIR server"
     VIEW_VISITS = "view visits"
     MANAGE_USERS = "manage users"
@@ -72,6 +73,7 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.VERIFY_RANDOMIZATION: frozenset({"unblinded_statistician", "statistician"}),
     Action.READ_ALLOCATION_LIST: frozenset({"unblinded_statistician"}),
     Action.UNBLIND: _INVESTIGATORS,
+    Action.UNBLIND_STUDY: frozenset({"unblinded_statistician"}),
     Action.PUSH: _SITE_TEAM | {"data_manager", "admin"},
     Action.VIEW_VISITS: _SITE_TEAM | _SPONSOR_VIEW,
     Action.MANAGE_USERS: frozenset({"admin"}),

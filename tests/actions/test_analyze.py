@@ -35,6 +35,7 @@ def _analyze(trial: SiteTrial, out: Path, user: str, **options: object) -> actio
         ("unblinded", {}, False, "is not locked: nothing analysed"),
         ("stat", {}, True, "stat may not analyse by arm"),
         ("unblinded", {"endpoint": "no-such"}, True, "has no endpoint 'no-such'"),
+        ("unblinded", {}, True, "is not unblinded: nothing analysed by arm"),
     ],
 )
 def test_refusals_write_nothing(
@@ -92,6 +93,8 @@ def test_analyzing_the_same_lock_twice_gives_identical_bytes_with_figures(
 ) -> None:
     with trial.workspace("dm") as workspace:
         lock.change(trial.settings, workspace, lock.LockRequest(STUDY, "lock", "final", PASSWORD))
+    with trial.workspace("unblinded") as workspace:
+        lock.unblind_study(trial.settings, workspace, STUDY, "final analysis", PASSWORD)
     first = _analyze(trial, tmp_path / "first", "unblinded")
     second = _analyze(trial, tmp_path / "second", "unblinded")
     names = sorted(p.name for p in first.out.iterdir())

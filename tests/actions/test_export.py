@@ -109,8 +109,14 @@ def test_the_same_lock_exports_the_same_bytes_with_a_complete_manifest(
             assert meta.column_labels[list(xpt).index("USUBJID")] == "Unique Subject Identifier"
 
 
+def _unblind(trial: SiteTrial, user: str = "unblinded") -> lock.UnblindResult:
+    with trial.workspace(user) as workspace:
+        return lock.unblind_study(trial.settings, workspace, STUDY, "final analysis", PASSWORD)
+
+
 def test_unblinded_export_is_refused_to_blinded_roles(trial: SiteTrial, tmp_path: Path) -> None:
     _lock(trial)
+    _unblind(trial)
     with pytest.raises(errors.BadInputError, match="may not export arms unblinded"):
         _export(trial, tmp_path / "out", unblinded=True)
     assert not (tmp_path / "out").exists()
@@ -153,6 +159,7 @@ def test_trial_design_and_adsl_flags_with_arms_masked_unless_unblinded(
     ((arm,),) = trial.rows("SELECT arm FROM allocation")
     _lock(trial)
     _export(trial, tmp_path / "blind", xpt=True)
+    _unblind(trial)
     _export(trial, tmp_path / "open", user="unblinded", unblinded=True)
     (blind,) = pq.read_table(tmp_path / "blind" / "adsl.parquet").to_pylist()
     (seen,) = pq.read_table(tmp_path / "open" / "adsl.parquet").to_pylist()
@@ -305,3 +312,41 @@ def test_mme_of_a_medication_named_only_in_its_text() -> None:
     assert clinical.opioid_factor({"text": "Ibuprofen"}, factors) is None
     assert clinical.study_day(dt.date(2027, 3, 2), dt.date(2027, 3, 2)) == "1"
     assert clinical.study_day(dt.date(2027, 3, 1), dt.date(2027, 3, 2)) == "-1"
+
+
+def test_the_study_is_unblinded_once_after_lock_by_the_unblinded_statistician_signed(
+    trial: SiteTrial, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    with pytest.raises(errors.BadInputError, match=f"{STUDY} is not locked"):
+        _unblind(trial)
+    signed = _lock(trial)
+    # Until unblinded, even the unblinded statistician exports masked arms only.
+    with pytest.raises(errors.BadInputError, match=f"{STUDY} is not unblinded"):
+        _export(trial, tmp_path / "early", user="unblinded", unblinded=True)
+    assert not (tmp_path / "early").exists()
+    # Blinded and other roles are refused on the command line: exit 2, nothing written.
+    monkeypatch.setenv("EDC_DATABASE_URL", trial.database.url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(trial.settings.data_dir))
+    rows = trial.count("audit_event")
+    for user in ("stat", "dm", "inv-a"):
+        code = cli.main(["--user", user, "lock", "unblind", "--study", STUDY, "--reason", "x",
+                         "--password", PASSWORD])  # fmt: skip
+        assert code == errors.EXIT_BAD_INPUT, user
+        assert "unblind the whole study" in capsys.readouterr().err
+    with pytest.raises(errors.BadInputError, match="password of unblinded does not match"):
+        with trial.workspace("unblinded") as workspace:
+            lock.unblind_study(trial.settings, workspace, STUDY, "final", "wrong")
+    assert trial.count("study_unblinding") == 0 and trial.count("audit_event") == rows
+    result = _unblind(trial)
+    assert (result.signer, result.role, result.lock_event_id) == (
+        "unblinded", "unblinded_statistician", signed.lock_event_id
+    )  # fmt: skip
+    assert trial.count("audit_event", "table_name = 'study_unblinding'") == 1
+    with pytest.raises(errors.BadInputError, match="unblinded already, by unblinded"):
+        _unblind(trial)
+    _export(trial, tmp_path / "open", user="unblinded", unblinded=True)
+    manifest = orjson.loads((tmp_path / "open" / action.MANIFEST).read_bytes())
+    assert manifest["arms"] == "unblinded"
+    assert manifest["unblinding"]["signature_sha256"] == result.signature_sha256
+    assert manifest["unblinding"]["lock_event_id"] == signed.lock_event_id

@@ -86,3 +86,30 @@ class ExportManifestRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     manifest_json: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class StudyUnblindingRow(Base):
+    """The study's arms revealed for the final analysis: once, after lock, signed.
+
+    The unblinded statistician signs (21 CFR 11.50) as for a lock event: ``actor`` under
+    ``signer_role`` with the ``meaning`` at ``at``, bound to the audit chain's head
+    (``audit_rows``, ``audit_head_hash``) by ``signature_sha256``; ``lock_event_id`` is the
+    study lock in force then. Until this row exists, exports show arms as masked codes.
+    """
+
+    __tablename__ = "study_unblinding"
+    __table_args__ = (
+        CheckConstraint("length(signature_sha256) = 64", name="signature_sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), unique=True)
+    lock_event_id: Mapped[int] = mapped_column(ForeignKey("lock_event.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    signer_role: Mapped[str] = mapped_column(String(32))
+    meaning: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    audit_rows: Mapped[int] = mapped_column(Integer)
+    audit_head_hash: Mapped[str] = mapped_column(String(64))
+    signature_sha256: Mapped[str] = mapped_column(String(64))
