@@ -33,9 +33,10 @@ def export(
     ] = False,
     fmt: FormatOption = render.Format.table,
 ) -> None:
-    """Write DM, DS, SV, QS, AE, the trial design (TA, TV, TI, TS) and ADSL as CSV and
-    Parquet, and manifest.json with every file's SHA-256, the protocol version and hash, the
-    lock's signature and the audit chain head.
+    """Write DM, DS, SV, QS, AE, IE, LB, CM (with MME), PR, the trial design (TA, TE, TV, TI,
+    TS), ADSL, one BDS per endpoint family and ADAE as CSV and Parquet, define.json/html, and
+    manifest.json with every file's SHA-256, the protocol version and hash, the lock's
+    signature (and the unblinding's) and the audit chain head.
 
     The same lock exported twice gives the same bytes. Arms are masked unless --unblinded.
     Exit 2, nothing written: a study not locked (without --snapshot), --unblinded by a blinded
