@@ -4,7 +4,9 @@ The unblinded statistician's command (arms are compared), on a locked blinded st
 it was unblinded (``edc lock unblind``, signed). Endpoints of the plan are analysed in
 its population (ITT or per-protocol flags of ADSL) at their visit: between arms by the plan's
 test (``edc.analysis.estimates``), and within each arm by the Wilcoxon signed-rank test of the
-change. Also written: the CONSORT flow by arm and adverse events by arm, term and worst grade.
+change; where the plan defines responders, the responder rates and their difference with its
+CI (``responders.csv``). Also written: the CONSORT flow by arm and adverse events by arm, term
+and worst grade.
 Every table is CSV plus one HTML report with SVG figures (mean by visit and arm with 95% CI per
 endpoint, the CONSORT diagram, AE grades by arm; ``edc.analysis.plots``); numbers are formatted
 with fixed precision and the figures made reproducible, so the same lock gives the same bytes.
@@ -94,6 +96,7 @@ def analyze(
     adsl = {row[1]: row for row in datasets["adsl"].rows}
     flag = 12 if plan.population == "per-protocol" else 11  # BDS PPROTFL or ITTFL
     between: list[estimates.Estimate] = []
+    rates: list[estimates.Responders] = []
     within: list[estimates.WithinArm] = []
     before_after: list[tuple[str, str, str, estimates.PrePost]] = []
     figures: dict[str, bytes] = {}
@@ -109,6 +112,14 @@ def analyze(
             if row[5] == measure.visit and row[7] and row[8] and row[flag] == "Y"
         ]
         between.append(estimates.between_arms(endpoint.id, endpoint.test, data, arms, plan.alpha))
+        if endpoint.responder is not None:
+            rule = estimates.ResponderRule(
+                endpoint.responder.improvement, endpoint.responder.points,
+                endpoint.responder.percent, endpoint.responder.combine,
+            )  # fmt: skip
+            rates.append(
+                estimates.responders(endpoint.id, rule, data, arms, plan.alpha, endpoint.test)
+            )
         within += [estimates.within_arm(endpoint.id, arm, data) for arm in arms]
         if endpoint.summary == "change-from-baseline":
             visits = (measure.baseline_visit or "", measure.visit)
@@ -118,6 +129,7 @@ def analyze(
     tables = {
         "estimates.csv": _estimates_table(between),
         "within_arm.csv": _within_table(within),
+        **({"responders.csv": _responders_table(rates)} if rates else {}),
         "pre_post.csv": _pre_post_table(before_after),
         "consort.csv": _consort(datasets["adsl"], arms),
         "adverse_events.csv": _adverse_events(datasets["adae"]),
@@ -176,6 +188,21 @@ def _estimates_table(rows: Sequence[estimates.Estimate]) -> list[tuple[str, ...]
         (e.endpoint, e.test, e.reference, e.compared, str(e.n_reference), str(e.n_compared),
          _number(e.estimate), _number(e.ci_low), _number(e.ci_high), _number(e.p_value))
         for e in rows
+    ]  # fmt: skip
+
+
+def _responders_table(rows: Sequence[estimates.Responders]) -> list[tuple[str, ...]]:
+    """Responder rates per arm and their difference (compared - reference) with its CI."""
+    header: tuple[str, ...] = (
+        "endpoint", "reference", "compared", "n_reference", "responders_reference",
+        "n_compared", "responders_compared", "rate_difference", "ci_low", "ci_high", "test",
+        "p_value",
+    )  # fmt: skip
+    return [header] + [
+        (r.endpoint, r.reference, r.compared, str(r.n_reference), str(r.responders_reference),
+         str(r.n_compared), str(r.responders_compared), _number(r.difference), _number(r.ci_low),
+         _number(r.ci_high), r.test, _number(r.p_value))
+        for r in rows
     ]  # fmt: skip
 
 

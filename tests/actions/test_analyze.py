@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -86,6 +87,65 @@ def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
         assert result.p_value is not None and result.p_value < 0.05
     within = estimates.within_arm("e", "ARM-A", data)
     assert within.n == 40 and within.p_value is not None and within.p_value < 0.001
+
+
+def _responder_trial(seed: int, n: int, rates: dict[str, float]) -> list[estimates.Observation]:
+    """Two arms whose subjects improve by 3 points (respond) with the arm's probability."""
+    draw = random.Random(seed)
+    return [
+        estimates.Observation(arm, 7.0, -3.0 if draw.random() < rate else -1.0, "s")
+        for arm, rate in rates.items()
+        for _ in range(n)
+    ]
+
+
+def test_the_responder_rate_difference_ci_covers_the_truth_about_95_percent_of_100_trials() -> None:
+    rule = estimates.ResponderRule("decrease", 2.0, None, "either")
+    rates = {"ARM-B": 0.3, "ARM-A": 0.5}
+    covered = 0
+    for seed in range(100):
+        data = _responder_trial(seed, 60, rates)
+        result = estimates.responders("r", rule, data, ("ARM-B", "ARM-A"), 0.05, "chi-square")
+        assert result.ci_low is not None and result.ci_high is not None
+        assert result.difference == pytest.approx(
+            result.responders_compared / 60 - result.responders_reference / 60
+        )
+        covered += result.ci_low <= 0.5 - 0.3 <= result.ci_high
+    assert 89 <= covered <= 100
+    exact = estimates.responders(
+        "r", rule, _responder_trial(1, 20, {"ARM-B": 0.1, "ARM-A": 0.9}), ("ARM-B", "ARM-A"),
+        0.05, "fisher-exact",
+    )  # fmt: skip
+    assert exact.test == "fisher-exact" and exact.p_value is not None and exact.p_value < 0.001
+
+
+def test_responder_rules_by_points_percent_either_or_both() -> None:
+    points = estimates.ResponderRule("decrease", 2.0, None, "either")
+    both = estimates.ResponderRule("decrease", 2.0, 50.0, "both")
+    either = dataclasses.replace(both, combine="either")
+    assert points.responds(8.0, -2.0) and not points.responds(8.0, -1.9)
+    assert not both.responds(8.0, -3.0) and both.responds(4.0, -2.0)  # 3 of 8 is not 50%
+    assert either.responds(8.0, -3.0) and either.responds(2.0, -1.0) and not either.responds(8, 0)
+    assert estimates.ResponderRule("increase", None, 10.0, "either").responds(50.0, 5.0)
+
+
+def test_a_plan_with_a_responder_definition_gets_a_responder_table(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    trial = make_lockable(
+        sqlite_database, tmp_path,
+        {"      test: ancova\n": "      test: ancova\n      responder: {improvement: decrease, "
+                                   "points: 2}\n"},
+    )  # fmt: skip
+    with trial.workspace("dm") as workspace:
+        lock.change(trial.settings, workspace, lock.LockRequest(STUDY, "lock", "final", PASSWORD))
+    with trial.workspace("unblinded") as workspace:
+        lock.unblind_study(trial.settings, workspace, STUDY, "final analysis", PASSWORD)
+    result = _analyze(trial, tmp_path / "out", "unblinded")
+    header, row = (result.out / "responders.csv").read_text().splitlines()
+    assert header.startswith("endpoint,reference,compared,n_reference,responders_reference")
+    assert row.startswith("pain-w2,ARM-C,ARM-A,0,0,0,0,")  # nobody randomized: no estimate
+    assert "responders" in result.report.read_text()
 
 
 def test_analyzing_the_same_lock_twice_gives_identical_bytes_with_figures(

@@ -25,9 +25,14 @@ def trial(database: Database, tmp_path: Path) -> SiteTrial:
     return make_lockable(database, tmp_path)
 
 
-def make_lockable(database: Database, tmp_path: Path) -> SiteTrial:
-    """The site trial with one enrolled subject, and passwords for dm, pi-a, stat, unblinded."""
-    trial = make_site_trial(database, tmp_path)
+def make_lockable(
+    database: Database, tmp_path: Path, changes: dict[str, str] | None = None
+) -> SiteTrial:
+    """The site trial with one enrolled subject, and passwords for dm, pi-a, stat, unblinded.
+
+    :param changes: text replacements in the protocol (``make_site_trial``).
+    """
+    trial = make_site_trial(database, tmp_path, changes=changes)
     for user in ("dm", "pi-a", "stat", "unblinded"):
         passwords.set_password(
             trial.database.sessionmaker, username=user, password=PASSWORD, actor="admin",
