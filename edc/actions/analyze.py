@@ -111,7 +111,23 @@ def analyze(
             for row in datasets[name].rows
             if row[5] == measure.visit and row[7] and row[8] and row[flag] == "Y"
         ]
-        between.append(estimates.between_arms(endpoint.id, endpoint.test, data, arms, plan.alpha))
+        if endpoint.test == "mixed-model" and endpoint.visits:
+            repeated = [
+                estimates.Repeated(
+                    row[1],
+                    row[5],
+                    estimates.Observation(row[2], float(row[7]), float(row[8]), adsl[row[1]][6]),
+                )
+                for row in datasets[name].rows
+                if row[5] in endpoint.visits and row[7] and row[8] and row[flag] == "Y"
+            ]
+            between.append(
+                estimates.mixed_model(endpoint.id, repeated, measure.visit, arms, plan.alpha)
+            )
+        else:
+            between.append(
+                estimates.between_arms(endpoint.id, endpoint.test, data, arms, plan.alpha)
+            )
         if endpoint.responder is not None:
             rule = estimates.ResponderRule(
                 endpoint.responder.improvement, endpoint.responder.points,

@@ -2,8 +2,13 @@
 
 - ``ancova``: change from baseline on arm + baseline (+ stratum when it has more than one
   level), ordinary least squares (statsmodels); the arm's coefficient is the adjusted
-  difference, with its (1 - alpha) confidence interval and p-value. ``mixed-model`` endpoints
-  are analysed the same way at their visit (a repeated-measures model is not done yet).
+  difference, with its (1 - alpha) confidence interval and p-value.
+- ``mixed-model`` with the endpoint's ``visits``: a linear mixed model over those visits
+  (statsmodels MixedLM, REML): change on arm, visit, arm x visit, baseline (+ stratum), with a
+  random intercept per subject (the repeated-measures correlation; statsmodels has no
+  unstructured residual covariance, so this is not a full MMRM). The endpoint's visit is the
+  visits' reference level, so the arm's coefficient is the difference at that visit. Without
+  ``visits``, or when the model cannot be fitted, it is the ANCOVA at the visit.
 - ``t-test``: Welch's t-test (scipy) on the change; the difference of means, CI from Welch.
 - ``mann-whitney``: Mann-Whitney U (scipy); the difference of medians, no CI.
 - within each arm, the Wilcoxon signed-rank test of the change (as the seed papers report).
@@ -81,6 +86,67 @@ def between_arms(
         empty, estimate=difference, ci_low=float(low), ci_high=float(high),
         p_value=float(welch.pvalue),
     )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Repeated:
+    """One subject's change at one visit (a mixed model's row)."""
+
+    subject: str
+    visit: str
+    observation: Observation
+
+
+def mixed_model(
+    endpoint: str,
+    data: Sequence[Repeated],
+    visit: str,
+    arms: tuple[str, str],
+    alpha: float,
+) -> Estimate:
+    """The arm difference at ``visit`` from a random-intercept model over every visit given."""
+    import warnings
+
+    import numpy as np
+    import statsmodels.api as sm
+
+    compared = arms[1]
+    rows = [r for r in data if r.observation.arm in arms]
+    at_visit = [r.observation for r in rows if r.visit == visit]
+    fallback = between_arms(endpoint, "mixed-model", at_visit, arms, alpha)
+    others = sorted({r.visit for r in rows} - {visit})
+    subjects = sorted({r.subject for r in rows})
+    if not others or len(subjects) < 4 or fallback.estimate is None:
+        return fallback
+    strata = sorted({r.observation.stratum for r in rows})
+    columns = [
+        [1.0 for _ in rows],
+        [1.0 if r.observation.arm == compared else 0.0 for r in rows],
+        [r.observation.base for r in rows],
+    ]
+    for other in others:
+        columns.append([1.0 if r.visit == other else 0.0 for r in rows])
+        columns.append(
+            [1.0 if r.visit == other and r.observation.arm == compared else 0.0 for r in rows]
+        )
+    for level in strata[1:]:
+        columns.append([1.0 if r.observation.stratum == level else 0.0 for r in rows])
+    design = np.array(columns).T
+    outcome = np.array([r.observation.change for r in rows])
+    groups = np.array([subjects.index(r.subject) for r in rows])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes; a bad fit is caught below
+            fit = sm.MixedLM(outcome, design, groups=groups).fit(reml=True)
+        low, high = fit.conf_int(alpha)[1]
+        estimate, p = float(fit.params[1]), float(fit.pvalues[1])
+    except (np.linalg.LinAlgError, ValueError):
+        return fallback
+    if not all(math.isfinite(v) for v in (estimate, low, high, p)):
+        return fallback
+    return dataclasses.replace(
+        fallback, estimate=estimate, ci_low=float(low), ci_high=float(high), p_value=p
+    )
 
 
 def _ancova(

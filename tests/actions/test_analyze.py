@@ -89,6 +89,28 @@ def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
     assert within.n == 40 and within.p_value is not None and within.p_value < 0.001
 
 
+def test_the_mixed_model_over_visits_covers_the_effect_at_the_primary_visit() -> None:
+    """10 seeds here (the benchmark runs 100: --model mixed); Binomial(10, 0.95) >= 7 holds
+    with probability > 0.99."""
+    from tests.benchmarks.bench_analysis_coverage import repeated_trial
+
+    covered = 0
+    for seed in range(10):
+        data = repeated_trial(seed, 30)
+        result = estimates.mixed_model("e", data, "W4", ("ARM-B", "ARM-A"), 0.05)
+        assert result.test == "mixed-model" and result.n_compared == 30
+        assert result.ci_low is not None and result.ci_high is not None
+        covered += result.ci_low <= TRUE_EFFECT <= result.ci_high
+    assert covered >= 7
+    # One visit only: the ANCOVA at that visit.
+    at_w4 = [r for r in repeated_trial(0, 30) if r.visit == "W4"]
+    alone = estimates.mixed_model("e", at_w4, "W4", ("ARM-B", "ARM-A"), 0.05)
+    ancova = estimates.between_arms(
+        "e", "ancova", [r.observation for r in at_w4], ("ARM-B", "ARM-A"), 0.05
+    )
+    assert alone.estimate == ancova.estimate
+
+
 def _responder_trial(seed: int, n: int, rates: dict[str, float]) -> list[estimates.Observation]:
     """Two arms whose subjects improve by 3 points (respond) with the arm's probability."""
     draw = random.Random(seed)
@@ -129,13 +151,13 @@ def test_responder_rules_by_points_percent_either_or_both() -> None:
     assert estimates.ResponderRule("increase", None, 10.0, "either").responds(50.0, 5.0)
 
 
-def test_a_plan_with_a_responder_definition_gets_a_responder_table(
+def test_a_plan_with_responders_and_a_mixed_model_over_visits(
     sqlite_database: Database, tmp_path: Path
 ) -> None:
     trial = make_lockable(
         sqlite_database, tmp_path,
-        {"      test: ancova\n": "      test: ancova\n      responder: {improvement: decrease, "
-                                   "points: 2}\n"},
+        {"      test: ancova\n": "      test: mixed-model\n      visits: [D1, W2]\n"
+                                   "      responder: {improvement: decrease, points: 2}\n"},
     )  # fmt: skip
     with trial.workspace("dm") as workspace:
         lock.change(trial.settings, workspace, lock.LockRequest(STUDY, "lock", "final", PASSWORD))
@@ -145,6 +167,8 @@ def test_a_plan_with_a_responder_definition_gets_a_responder_table(
     header, row = (result.out / "responders.csv").read_text().splitlines()
     assert header.startswith("endpoint,reference,compared,n_reference,responders_reference")
     assert row.startswith("pain-w2,ARM-C,ARM-A,0,0,0,0,")  # nobody randomized: no estimate
+    estimates_csv = (result.out / "estimates.csv").read_text().splitlines()
+    assert estimates_csv[1].startswith("pain-w2,mixed-model,ARM-C,ARM-A,0,0,")
     assert "responders" in result.report.read_text()
 
 
