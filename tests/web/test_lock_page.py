@@ -94,6 +94,15 @@ def test_a_blinded_statistician_never_gets_an_unblinded_export(
     assert dm.send("POST", f"{API}/lock", json=signing).status_code == 200
     refused = stat.send("POST", f"{API}/exports", json={"unblinded": True})
     assert refused.status_code == 422 and "may not export arms unblinded" in refused.json()["error"]
+    early = ustat.send("POST", f"{API}/exports", json={"unblinded": True})
+    assert early.status_code == 422 and "is not unblinded" in early.json()["error"]
+    unblinding = {"reason": "final analysis", "password": PASSWORD}
+    refused = stat.send("POST", f"{API}/unblinding", json=unblinding)
+    assert refused.status_code == 422 and "unblind the whole study" in refused.json()["error"]
+    assert 'id="unblind"' in ustat.get(f"/studies/{STUDY}/lock").text
+    assert 'id="unblind"' not in stat.get(f"/studies/{STUDY}/lock").text
+    signed = ustat.send("POST", f"{API}/unblinding", json=unblinding)
+    assert signed.status_code == 200 and signed.json()["role"] == "unblinded_statistician"
     unblinded = ustat.send("POST", f"{API}/exports", json={"unblinded": True})
     assert unblinded.status_code == 201 and unblinded.json()["arms"] == "unblinded"
     export_id = unblinded.json()["id"]

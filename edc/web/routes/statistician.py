@@ -34,6 +34,11 @@ class Signing(BaseModel):
     subject: str | None = None
 
 
+class Unblinding(BaseModel):
+    reason: str = Field(min_length=1)
+    password: str = Field(min_length=1)
+
+
 class ExportAsk(BaseModel):
     unblinded: bool = False
 
@@ -78,6 +83,15 @@ def sign_api(auth: Study, body: Signing) -> lock.LockResult:
     """Freeze, lock or unlock the study, a site or a subject, signed by re-entering one's
     password (data manager, principal investigator)."""
     return _sign(auth, body)
+
+
+@router.post("/api/v1/studies/{study}/unblinding", tags=["lock and export"])
+def unblind_api(auth: Study, body: Unblinding) -> lock.UnblindResult:
+    """Unblind the locked study, once, signed by re-entering one's password (the unblinded
+    statistician); until then exports show arms as masked codes and the analysis is refused."""
+    return lock.unblind_study(
+        auth.context.settings, workspace(auth), auth.access.study_code, body.reason, body.password
+    )
 
 
 @router.get("/api/v1/studies/{study}/exports", tags=["lock and export"])
@@ -133,6 +147,7 @@ def lock_page(request: Request, auth: Study, done: str = "") -> Response:
         status=status,
         exports=exports,
         may_export=_may_export(auth),
+        may_unblind=bool(auth.access.roles & ALLOWED[Action.UNBLIND_STUDY]),
         done=done,
     )
 
@@ -158,6 +173,20 @@ def sign_page(
     )
     result = _sign(auth, body)
     return _back(auth, f"{result.unit} {result.state}, signed by {result.signer}")
+
+
+@router.post("/studies/{study}/unblinding", include_in_schema=False)
+def unblind_page(
+    auth: Study,
+    reason: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    if not password:
+        raise errors.BadInputError("re-enter your password to sign")
+    result = lock.unblind_study(
+        auth.context.settings, workspace(auth), auth.access.study_code, reason, password
+    )
+    return _back(auth, f"study {result.study} unblinded, signed by {result.signer}")
 
 
 @router.post("/studies/{study}/analysis", include_in_schema=False)
