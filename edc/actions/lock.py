@@ -171,10 +171,6 @@ def unblind_study(
     now = workspace.clock.now()
     with workspace.transaction() as session:
         study = workspace.study(session, study_code)
-        if study.protocol.randomization.blinding == "open-label":
-            raise errors.BadInputError(
-                f"{study.code} is open-label: its arms are not blinded, nothing to unblind"
-            )
         grants = tuple(g for g in workspace.grants(session, study) if g.site is None)
         grant = permissions.authorize(
             Action.UNBLIND_STUDY, grants, user=workspace.username, site=None
@@ -182,6 +178,10 @@ def unblind_study(
         if not permissions.may_see_arms(workspace.grants(session, study), study.blinding):
             raise permissions.PermissionDeniedError(
                 f"{workspace.username} also holds a blinded role in {study.code}: not unblinded"
+            )
+        if study.protocol.randomization.blinding == "open-label":
+            raise errors.BadInputError(
+                f"{study.code} is open-label: its arms are not blinded, nothing to unblind"
             )
         state = locks.states(session=session, study_id=study.id).get(locks.STUDY_UNIT)
         if state is None or state.state != "locked":

@@ -98,7 +98,7 @@ def test_a_blinded_statistician_never_gets_an_unblinded_export(
     assert early.status_code == 422 and "is not unblinded" in early.json()["error"]
     unblinding = {"reason": "final analysis", "password": PASSWORD}
     refused = stat.send("POST", f"{API}/unblinding", json=unblinding)
-    assert refused.status_code == 422 and "unblind the whole study" in refused.json()["error"]
+    assert refused.status_code == 403 and "unblind the whole study" in refused.json()["error"]
     assert 'id="unblind"' in ustat.get(f"/studies/{STUDY}/lock").text
     assert 'id="unblind"' not in stat.get(f"/studies/{STUDY}/lock").text
     signed = ustat.send("POST", f"{API}/unblinding", json=unblinding)

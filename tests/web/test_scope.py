@@ -20,6 +20,8 @@ RECORD_IDS = ("{code}", "{site}", "{deviation_id}", "{query_id}", "{export_id}")
 NOT_FOR_SITE_STAFF = {
     ("POST", "/api/v1/studies/{study}/lock"),
     ("POST", "/studies/{study}/lock"),
+    ("POST", "/api/v1/studies/{study}/unblinding"),
+    ("POST", "/studies/{study}/unblinding"),
     ("GET", "/api/v1/studies/{study}/exports"),
     ("POST", "/api/v1/studies/{study}/exports"),
     ("POST", "/studies/{study}/exports"),
@@ -99,6 +101,9 @@ def _body(path: str) -> dict[str, object]:
     if path.endswith("/lock"):
         signing = {"verb": "freeze", "reason": "x", "password": PASSWORD}
         return {"json": signing} if path.startswith("/api/") else {"data": signing}
+    if path.endswith("/unblinding"):
+        unblinding = {"reason": "x", "password": PASSWORD}
+        return {"json": unblinding} if path.startswith("/api/") else {"data": unblinding}
     if path.endswith("/queries"):
         message = {"message": "x"}
         return {"json": message} if path.startswith("/api/") else {"data": message}
