@@ -28,6 +28,7 @@ PasswordOption = Annotated[
     str,
     typer.Option(
         "--password",
+        metavar="PASSWORD",
         prompt="password (electronic signature)",
         hide_input=True,
         help="your edc password, asked for when not given (read from stdin when piped)",

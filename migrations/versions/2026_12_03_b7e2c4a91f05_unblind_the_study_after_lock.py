@@ -5,7 +5,7 @@
 show arms as masked codes. Audited like every trial table, and guarded on PostgreSQL.
 
 Revision ID: b7e2c4a91f05
-Revises: e5b1c7d2a9f4
+Revises: b7c4e2f9a1d6
 Create Date: 2026-12-03 16:20:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import edc.warehouse.coltypes
 
 revision: str = "b7e2c4a91f05"
-down_revision: str | None = "e5b1c7d2a9f4"
+down_revision: str | None = "b7c4e2f9a1d6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
