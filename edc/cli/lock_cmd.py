@@ -19,7 +19,7 @@ app.info.help = (
     "that may not lock, or a change the current state does not allow; nothing is written."
 )
 
-SiteOption = Annotated[str | None, typer.Option("--site", metavar="CODE", help="one site")]
+SiteOption = Annotated[str | None, typer.Option("--site", metavar="ID", help="one site")]
 SubjectOption = Annotated[
     str | None, typer.Option("--subject", metavar="CODE", help="one subject, e.g. 01-0007")
 ]
