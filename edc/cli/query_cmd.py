@@ -68,9 +68,9 @@ def open_(
     message: Annotated[str, typer.Option("--message", "-m", metavar="TEXT", help="the question")],
     subject: Annotated[
         str | None,
-        typer.Option("--subject", metavar="ID", help="subject code (implied by --deviation)"),
+        typer.Option("--subject", metavar="CODE", help="subject code (implied by --deviation)"),
     ] = None,
-    form: Annotated[str | None, typer.Option("--form", metavar="ID", help="form id")] = None,
+    form: Annotated[str | None, typer.Option("--form", metavar="FORM", help="form id")] = None,
     visit: Annotated[str | None, typer.Option("--visit", metavar="ID", help="visit id")] = None,
     item: Annotated[str | None, typer.Option("--item", metavar="LINKID", help="item")] = None,
     deviation: Annotated[

@@ -32,8 +32,8 @@ def register(root: typer.Typer) -> None:
 @app.command()
 def mark(
     study: StudyOption,
-    subject: Annotated[str, typer.Option("--subject", metavar="ID", help="subject code")],
-    form: Annotated[str, typer.Option("--form", metavar="ID", help="form id")],
+    subject: Annotated[str, typer.Option("--subject", metavar="CODE", help="subject code")],
+    form: Annotated[str, typer.Option("--form", metavar="FORM", help="form id")],
     visit: Annotated[str | None, typer.Option("--visit", metavar="ID", help="visit id")] = None,
     item: Annotated[str | None, typer.Option("--item", metavar="LINKID")] = None,
     fmt: FormatOption = render.Format.table,
