@@ -118,12 +118,13 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
             _open(session, study, response, key[0], link_id, message, now)
             opened += 1
         elif asked.status == "closed" and last_words.get(asked.id) == CORRECTED:
-            _move(session, study, asked, "open", response.id, now, f"fails again: {message}")
+            again = f"fails again: {message}"
+            move_query(session, study, asked, "open", now, again, response_id=response.id)
             reopened += 1
     for key, response in passing.items():
         asked = known.get(key)
         if asked is not None and asked.status in _STILL_ASKED:
-            _move(session, study, asked, "closed", response.id, now, CORRECTED)
+            move_query(session, study, asked, "closed", now, CORRECTED, response_id=response.id)
             closed += 1
     return CheckRun(len(failing), opened, closed, reopened)
 
@@ -228,25 +229,35 @@ def _open(
         opened_at=now,
         closed_at=None,
     )
+    open_query(session, study, row, now, f"{message} (edit check {check_id})")
+
+
+def open_query(
+    session: Session, study: Study, row: DataQueryRow, now: dt.datetime, text: str
+) -> None:
+    """Store a check's new query with its first message and queue its Task."""
     session.add(row)
     session.flush()
-    _message(session, row, now, f"{message} (edit check {check_id})")
+    _message(session, row, now, text)
     queries.enqueue_task(session, study, row, now)
 
 
-def _move(
+def move_query(
     session: Session,
     study: Study,
     row: DataQueryRow,
     status: str,
-    response_id: int,
     now: dt.datetime,
     text: str,
+    **repoint: int,
 ) -> None:
+    """Move a check's query to ``status``, pointing it at the data it now concerns
+    (``repoint``: column -> id), with a message (audited) and its Task."""
     with audit.reason(session, f"edit check {row.check_id}: {text}"):
         row.status = status
-        row.response_id = response_id
         row.closed_at = now if status == "closed" else None
+        for column, value in repoint.items():
+            setattr(row, column, value)
     session.flush()
     _message(session, row, now, text)
     queries.enqueue_task(session, study, row, now)

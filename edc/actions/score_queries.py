@@ -24,11 +24,10 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from edc.actions import queries
+from edc.actions import edit_checks
 from edc.actions.edit_checks import CheckRun
 from edc.actions.workspace import Study
 from edc.trial import detectors
-from edc.warehouse import audit
 from edc.warehouse.tables.crf import FormResponseRow
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
 from edc.warehouse.tables.monitoring import DataQueryMessageRow, DataQueryRow
@@ -167,10 +166,8 @@ def _open(session: Session, study: Study, problem: _Problem, now: dt.datetime) -
         opened_at=now,
         closed_at=None,
     )
-    session.add(row)
-    session.flush()
-    _message(session, row, now, f"{problem.message}: please correct the form at the source")
-    queries.enqueue_task(session, study, row, now)
+    text = f"{problem.message}: please correct the form at the source"
+    edit_checks.open_query(session, study, row, now, text)
 
 
 def _move(
@@ -182,20 +179,4 @@ def _move(
     now: dt.datetime,
     text: str,
 ) -> None:
-    with audit.reason(session, f"score check: {text}"):
-        row.status = status
-        row.data_problem_id = problem.id
-        row.closed_at = now if status == "closed" else None
-    session.flush()
-    _message(session, row, now, text)
-    queries.enqueue_task(session, study, row, now)
-
-
-def _message(session: Session, row: DataQueryRow, now: dt.datetime, text: str) -> None:
-    who = audit.current(session)
-    session.add(
-        DataQueryMessageRow(
-            data_query_id=row.id, author=who.actor, role=who.role, sent_at=now, body=text
-        )
-    )
-    session.flush()
+    edit_checks.move_query(session, study, row, status, now, text, data_problem_id=problem.id)
