@@ -110,7 +110,7 @@ def run_checks(session: Session, study: Study, now: dt.datetime) -> CheckRun:
     for query in existing:
         if query.check_id is not None and query.response_id in versions:
             known[(query.check_id, query.subject_id, versions[query.response_id])] = query
-    last_words = _last_messages(session, [query.id for query in existing])
+    last_words = last_messages(session, [query.id for query in existing])
     opened = closed = reopened = 0
     for key, (response, link_id, message) in failing.items():
         asked = known.get(key)
@@ -152,7 +152,7 @@ def _form_urls(study: Study) -> dict[str, str]:
     return {form_id: naming.canonical("Questionnaire", form_id) for form_id in form_ids}
 
 
-def _last_messages(session: Session, query_ids: list[int]) -> dict[int, str]:
+def last_messages(session: Session, query_ids: list[int]) -> dict[int, str]:
     """Each query's newest message."""
     last: dict[int, str] = {}
     if not query_ids:

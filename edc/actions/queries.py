@@ -265,10 +265,10 @@ def deviation_row(
             f"deviation {deviation_id} ({row.kind}) concerns no single subject: a data query "
             "is about a subject's data"
         )
-    if subject is not None and _subject_code(session, row) != subject:
+    concerns = _subject_code(session, row)
+    if subject is not None and concerns != subject:
         raise errors.BadInputError(
-            f"deviation {deviation_id} concerns subject {_subject_code(session, row)}, "
-            f"not {subject} (--subject)"
+            f"deviation {deviation_id} concerns subject {concerns}, not {subject} (--subject)"
         )
     return row
 

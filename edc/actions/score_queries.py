@@ -30,7 +30,7 @@ from edc.actions.workspace import Study
 from edc.trial import detectors
 from edc.warehouse.tables.crf import FormResponseRow
 from edc.warehouse.tables.fhir import DataProblemRow, RawResourceRow
-from edc.warehouse.tables.monitoring import DataQueryMessageRow, DataQueryRow
+from edc.warehouse.tables.monitoring import DataQueryRow
 
 CHECK_ID = "score_mismatch"
 ORIGIN = "edit_check"
@@ -55,6 +55,7 @@ def run(session: Session, study: Study, now: dt.datetime) -> CheckRun:
         return CheckRun()
     accepted = _newest_accepted(session, list(newest))
     asked = _queries(session, study)
+    last_words = edit_checks.last_messages(session, [query.id for query in asked.values()])
     locked = detectors.locked_subjects(session, study.id)
     failing = opened = closed = reopened = 0
     for logical_id, problem in sorted(newest.items()):
@@ -67,10 +68,13 @@ def run(session: Session, study: Study, now: dt.datetime) -> CheckRun:
             if query is None:
                 _open(session, study, problem, now)
                 opened += 1
-            elif query.status == "closed" and query.data_problem_id != problem.id:
-                if _last_message(session, query.id) == CORRECTED:
-                    _move(session, study, query, "open", problem, now, problem.message)
-                    reopened += 1
+            elif (
+                query.status == "closed"
+                and query.data_problem_id != problem.id
+                and last_words.get(query.id) == CORRECTED
+            ):
+                _move(session, study, query, "open", problem, now, problem.message)
+                reopened += 1
         elif query is not None and query.status in ("open", "answered"):
             _move(session, study, query, "closed", problem, now, CORRECTED)
             closed += 1
@@ -141,15 +145,6 @@ def _queries(session: Session, study: Study) -> dict[str, DataQueryRow]:
         .order_by(DataQueryRow.id)
     ).all()
     return {logical_id: query for query, logical_id in rows if logical_id is not None}
-
-
-def _last_message(session: Session, query_id: int) -> str | None:
-    return session.scalars(
-        select(DataQueryMessageRow.body)
-        .where(DataQueryMessageRow.data_query_id == query_id)
-        .order_by(DataQueryMessageRow.id.desc())
-        .limit(1)
-    ).first()
 
 
 def _open(session: Session, study: Study, problem: _Problem, now: dt.datetime) -> None:
