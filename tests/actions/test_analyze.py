@@ -14,9 +14,9 @@ from edc.actions import lock
 from edc.analysis import estimates
 from tests.actions.sitetrial import STUDY, SiteTrial
 from tests.actions.test_lock import PASSWORD, make_lockable
+from tests.benchmarks.bench_analysis_coverage import TRUE_EFFECT, repeated_trial
+from tests.benchmarks.bench_analysis_coverage import trial as two_arm_trial
 from tests.fixtures.database import Database
-
-TRUE_EFFECT = -1.5
 
 
 @pytest.fixture
@@ -53,26 +53,11 @@ def test_refusals_write_nothing(
     assert not (tmp_path / "out").exists()
 
 
-def _trial(seed: int, n: int = 40) -> list[estimates.Observation]:
-    """A two-arm trial with a known effect on the change, baseline and stratum effects."""
-    draw = random.Random(seed)
-    rows = []
-    for index in range(2 * n):
-        arm = "ARM-A" if index % 2 else "ARM-B"
-        stratum = draw.choice(["low", "high"])
-        base = draw.gauss(6.5, 1.2)
-        change = (
-            -2.0 - 0.3 * (base - 6.5) + (0.4 if stratum == "high" else 0.0)
-            + (TRUE_EFFECT if arm == "ARM-A" else 0.0) + draw.gauss(0, 1.0)
-        )  # fmt: skip
-        rows.append(estimates.Observation(arm, base, change, stratum))
-    return rows
-
-
 def test_the_ancova_ci_covers_the_true_effect_about_95_percent_of_100_trials() -> None:
     covered = 0
     for seed in range(100):
-        result = estimates.between_arms("e", "ancova", _trial(seed), ("ARM-B", "ARM-A"), 0.05)
+        data = two_arm_trial(seed, 40)
+        result = estimates.between_arms("e", "ancova", data, ("ARM-B", "ARM-A"), 0.05)
         assert result.ci_low is not None and result.ci_high is not None
         covered += result.ci_low <= TRUE_EFFECT <= result.ci_high
     # Binomial(100, 0.95): 89..100 holds with probability > 0.99.
@@ -80,7 +65,7 @@ def test_the_ancova_ci_covers_the_true_effect_about_95_percent_of_100_trials() -
 
 
 def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
-    data = _trial(7)
+    data = two_arm_trial(7, 40)
     for test in ("t-test", "mann-whitney"):
         result = estimates.between_arms("e", test, data, ("ARM-B", "ARM-A"), 0.05)
         assert result.estimate is not None and result.estimate < 0
@@ -92,7 +77,6 @@ def test_within_arm_wilcoxon_and_between_arm_tests_on_one_trial() -> None:
 def test_the_mixed_model_over_visits_covers_the_effect_at_the_primary_visit() -> None:
     """10 seeds here (the benchmark runs 100: --model mixed); Binomial(10, 0.95) >= 7 holds
     with probability > 0.99."""
-    from tests.benchmarks.bench_analysis_coverage import repeated_trial
 
     covered = 0
     for seed in range(10):
