@@ -4,11 +4,15 @@ resolution times and "Other, specify" text from the raw resources (issue 12 item
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from edc import errors
 from edc.actions import backfill, sync
+from edc.cli import main
 from edc.clock import FixedClock
 from edc.warehouse import audit, db
 from edc.warehouse.tables import AdverseEventRow
@@ -56,3 +60,21 @@ def test_backfill_fills_what_rows_synced_before_the_columns_lack(
     assert reasons == [(backfill.REASON,)]
     again = backfill.backfill(warehouse.settings, clock=clock)
     assert again.filled == 0  # resolved_at stays empty: nothing more to fill
+
+
+def test_backfill_reports_as_json_and_refuses_a_warehouse_that_is_not_there(
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EDC_DATABASE_URL", warehouse.settings.database_url)
+    monkeypatch.setenv("EDC_DATA_DIR", str(tmp_path / "data"))
+    assert main(["db", "backfill", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"examined": 0, "filled": 0, "closed": 0}  # nothing synced: nothing to fill
+    missing = tmp_path / "nowhere" / "warehouse.sqlite3"
+    monkeypatch.setenv("EDC_DATABASE_URL", f"sqlite:///{missing}")
+    assert main(["db", "backfill"]) == errors.EXIT_BAD_INPUT
+    assert "edc db upgrade" in capsys.readouterr().err
+    assert not missing.exists()  # nothing created
